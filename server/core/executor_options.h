@@ -1,0 +1,45 @@
+// Options of the executor core. main.cc fills them from flags; embedding
+// applications fill them directly.
+#ifndef XXLJOB_SERVER_CORE_EXECUTOR_OPTIONS_H_
+#define XXLJOB_SERVER_CORE_EXECUTOR_OPTIONS_H_
+
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+#include "server/core/run_log.h"
+
+namespace xxljob {
+
+struct ExecutorOptions {
+  // Data directory: run logs (<log_path>/<yyyy-MM-dd>/), and later the result
+  // outbox and glue scripts in folders of their own. Created if missing.
+  std::string log_path = "./data/xxl-executor";
+  // Date folders older than this are removed at start and daily; < 3 keeps
+  // everything.
+  int log_retention_days = 30;
+  // A job thread with nothing running or queued for this long is reclaimed.
+  absl::Duration idle_timeout = absl::Seconds(90);
+  // Job threads alive at once; a trigger that would create one more is
+  // refused with RESOURCE_EXHAUSTED.
+  int max_job_threads = 20000;
+  // Triggers waiting in one job's queue; one more is RESOURCE_EXHAUSTED.
+  int max_queue_depth = 1000;
+  // Runs executing at once (the size of the worker pool). Further runs wait
+  // in their job's queue; they are not refused.
+  int max_running = 1024;
+  // A pool thread with no work for this long exits (it is re-created on
+  // demand).
+  absl::Duration worker_keepalive = absl::Seconds(60);
+  // Page caps of Log.
+  LogPageLimits log_page;
+  // Glue (script) jobs are remote code execution by design: off by default.
+  bool enable_scripts = false;
+};
+
+// OK, or INVALID_ARGUMENT naming the first bad field.
+absl::Status ValidateExecutorOptions(const ExecutorOptions& options);
+
+}  // namespace xxljob
+
+#endif  // XXLJOB_SERVER_CORE_EXECUTOR_OPTIONS_H_

@@ -1,0 +1,81 @@
+// The executor as a gRPC server: the core behind the Executor service, plus
+// gRPC health (grpc.health.v1) and server reflection, so that
+// `grpcurl -plaintext HOST:PORT list` works with no proto files.
+// This is what main.cc runs and what embedding applications start.
+#ifndef XXLJOB_SERVER_SERVICE_EXECUTOR_SERVER_H_
+#define XXLJOB_SERVER_SERVICE_EXECUTOR_SERVER_H_
+
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "handlers/handler_registry.h"
+#include "server/core/executor.h"
+#include "server/core/executor_options.h"
+#include "server/core/result_sink.h"
+
+namespace grpc {
+class Server;
+}
+
+namespace xxljob {
+
+class ExecutorService;
+
+struct ServerOptions {
+  // host:port to listen on; port 0 picks a free port (see port()).
+  std::string listen = "0.0.0.0:9999";
+  // host:port the executor advertises (Beat, registration). Empty: the first
+  // non-loopback IPv4 address and the bound port.
+  std::string address;
+  std::string app_name = "xxl-executor";
+  // When non-empty, every Executor call must carry it in the
+  // `xxl-job-access-token` metadata (compared in constant time).
+  std::string access_token;
+  // Largest request accepted, in bytes.
+  int max_receive_message_bytes = 4 * 1024 * 1024;
+  ExecutorOptions executor;
+};
+
+// Owns the core and the gRPC server. Thread-safe.
+class ExecutorServer {
+ public:
+  // Creates the core and starts serving. `registry` and `sink` must outlive
+  // the server. Errors: INVALID_ARGUMENT for bad options,
+  // FAILED_PRECONDITION for an unusable data directory, UNAVAILABLE when the
+  // listen address can't be bound (e.g. the port is in use).
+  static absl::StatusOr<std::unique_ptr<ExecutorServer>> Start(
+      ServerOptions options, const HandlerRegistry* registry,
+      ResultSink* sink);
+  // Shutdown(zero grace) unless already shut down.
+  ~ExecutorServer();
+  ExecutorServer(const ExecutorServer&) = delete;
+  ExecutorServer& operator=(const ExecutorServer&) = delete;
+
+  // The bound port.
+  int port() const { return port_; }
+  // The advertised host:port.
+  const std::string& address() const { return address_; }
+  Executor& executor() { return *executor_; }
+
+  // Graceful stop: health NOT_SERVING, new triggers UNAVAILABLE, running runs
+  // get `grace` to finish and are then killed, queued runs are reported, then
+  // the gRPC server stops. Blocks until done. Idempotent.
+  void Shutdown(absl::Duration grace);
+
+ private:
+  ExecutorServer() = default;
+
+  std::unique_ptr<Executor> executor_;
+  std::unique_ptr<ExecutorService> service_;
+  std::unique_ptr<grpc::Server> server_;
+  int port_ = 0;
+  std::string address_;
+  absl::Mutex shutdown_mu_;
+  bool shut_down_ ABSL_GUARDED_BY(shutdown_mu_) = false;
+};
+
+}  // namespace xxljob
+
+#endif  // XXLJOB_SERVER_SERVICE_EXECUTOR_SERVER_H_
