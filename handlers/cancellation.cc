@@ -1,5 +1,6 @@
 #include "handlers/cancellation.h"
 
+#include <algorithm>
 #include <utility>
 
 namespace xxljob {

@@ -1,0 +1,28 @@
+#include "server/core/executor_options.h"
+
+#include "absl/strings/str_cat.h"
+
+namespace xxljob {
+
+absl::Status ValidateExecutorOptions(const ExecutorOptions& o) {
+  auto bad = [](absl::string_view field, absl::string_view why) {
+    return absl::InvalidArgumentError(absl::StrCat(field, ": ", why));
+  };
+  if (o.log_path.empty()) return bad("log_path", "must not be empty");
+  if (o.idle_timeout <= absl::ZeroDuration()) {
+    return bad("idle_timeout", "must be positive");
+  }
+  if (o.max_job_threads < 1) return bad("max_job_threads", "must be >= 1");
+  if (o.max_queue_depth < 1) return bad("max_queue_depth", "must be >= 1");
+  if (o.max_running < 1) return bad("max_running", "must be >= 1");
+  if (o.worker_keepalive <= absl::ZeroDuration()) {
+    return bad("worker_keepalive", "must be positive");
+  }
+  if (o.log_page.max_lines < 1) return bad("log_page.max_lines", "must be >= 1");
+  if (o.log_page.max_bytes < 1024) {
+    return bad("log_page.max_bytes", "must be >= 1024");
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace xxljob

@@ -1,0 +1,82 @@
+#include "server/core/worker_pool.h"
+
+#include <utility>
+
+#include "glog/logging.h"
+
+namespace xxljob {
+
+WorkerPool::WorkerPool(int max_threads, absl::Duration keepalive)
+    : max_threads_(max_threads), keepalive_(keepalive) {
+  CHECK_GT(max_threads, 0);
+}
+
+WorkerPool::~WorkerPool() { Shutdown(); }
+
+void WorkerPool::Submit(absl::AnyInvocable<void() &&> task) {
+  JoinExited();
+  absl::MutexLock lock(&mu_);
+  CHECK(!stopping_) << "WorkerPool::Submit after Shutdown";
+  tasks_.push_back(std::move(task));
+  // Every idle thread will take one task; start a thread only for the rest.
+  if (static_cast<int>(tasks_.size()) > idle_ &&
+      static_cast<int>(live_.size()) < max_threads_) {
+    live_.emplace_front();
+    auto self = live_.begin();
+    *self = std::thread([this, self] { WorkerLoop(self); });
+  }
+}
+
+void WorkerPool::WorkerLoop(std::list<std::thread>::iterator self) {
+  absl::MutexLock lock(&mu_);
+  auto has_work = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return !tasks_.empty() || stopping_;
+  };
+  while (true) {
+    ++idle_;
+    const bool woken =
+        mu_.AwaitWithTimeout(absl::Condition(&has_work), keepalive_);
+    --idle_;
+    if (!tasks_.empty()) {
+      absl::AnyInvocable<void() &&> task = std::move(tasks_.front());
+      tasks_.pop_front();
+      mu_.Unlock();
+      std::move(task)();
+      mu_.Lock();
+      continue;
+    }
+    if (stopping_ || !woken) break;
+  }
+  // Hand our own std::thread to whoever joins next; a thread can't join
+  // itself.
+  exited_.push_back(std::move(*self));
+  live_.erase(self);
+}
+
+void WorkerPool::JoinExited() {
+  std::vector<std::thread> exited;
+  {
+    absl::MutexLock lock(&mu_);
+    exited.swap(exited_);
+  }
+  for (std::thread& t : exited) t.join();
+}
+
+void WorkerPool::Shutdown() {
+  {
+    absl::MutexLock lock(&mu_);
+    stopping_ = true;
+    auto all_gone = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+      return live_.empty();
+    };
+    mu_.Await(absl::Condition(&all_gone));
+  }
+  JoinExited();
+}
+
+int WorkerPool::threads() const {
+  absl::MutexLock lock(&mu_);
+  return static_cast<int>(live_.size());
+}
+
+}  // namespace xxljob
