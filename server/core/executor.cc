@@ -46,8 +46,8 @@ class NullLogSink : public RunLogSink {
 };
 
 // Runs the destroy of each handler (one call per ended job thread).
-void DestroyAll(const std::vector<const JobHandler*>& handlers) {
-  for (const JobHandler* handler : handlers) {
+void DestroyAll(const std::vector<HandlerPtr>& handlers) {
+  for (const HandlerPtr& handler : handlers) {
     try {
       if (handler->destroy) handler->destroy();
     } catch (...) {
@@ -109,7 +109,7 @@ class Executor::Impl {
   void ReleaseLogId(int64_t log_id);
   bool IsActive(int64_t log_id) const;
 
-  absl::StatusOr<const JobHandler*> ResolveHandler(const Trigger& t) const;
+  absl::StatusOr<HandlerPtr> ResolveHandler(const Trigger& t) const;
   // Applies the block strategy and queues `run` on `job`. On error nothing
   // changed. `*discarded` and `*reason` receive runs replaced by it.
   absl::Status AdmitLocked(JobThread& job, QueuedRun run,
@@ -123,7 +123,7 @@ class Executor::Impl {
                     const Cancellation& cancel);
   // Runs destroy of the handler initialized last on `job` if it differs
   // from `handler`, then init of `handler`. Error: init's.
-  absl::Status PrepareHandler(JobThread& job, const JobHandler* handler);
+  absl::Status PrepareHandler(JobThread& job, const HandlerPtr& handler);
   void Finish(const RunResult& result);
   void ReportNotExecuted(std::vector<QueuedRun> runs, absl::string_view reason);
 
@@ -162,7 +162,7 @@ class Executor::Impl {
 
 // ---------------------------------------------------------------- admission
 
-absl::StatusOr<const JobHandler*> Executor::Impl::ResolveHandler(
+absl::StatusOr<HandlerPtr> Executor::Impl::ResolveHandler(
     const Trigger& t) const {
   switch (t.glue_type) {
     case GlueType::kBean: {
@@ -171,7 +171,8 @@ absl::StatusOr<const JobHandler*> Executor::Impl::ResolveHandler(
         return absl::NotFoundError(
             absl::StrCat("job handler [", t.handler, "] not found."));
       }
-      return handler;
+      // The registry owns bean handlers: an aliasing, non-owning pointer.
+      return HandlerPtr(HandlerPtr(), handler);
     }
     case GlueType::kGroovy:
       return absl::UnimplementedError(
@@ -190,7 +191,7 @@ absl::Status Executor::Impl::Run(Trigger trigger) {
   if (!EnterCall()) return absl::UnavailableError(kDraining);
   absl::Cleanup exit_call = [this] { ExitCall(); };
 
-  absl::StatusOr<const JobHandler*> handler = ResolveHandler(trigger);
+  absl::StatusOr<HandlerPtr> handler = ResolveHandler(trigger);
   if (!handler.ok()) return handler.status();
   const int64_t log_id = trigger.log_id;
   if (!ReserveLogId(log_id)) {
@@ -227,7 +228,8 @@ absl::Status Executor::Impl::Run(Trigger trigger) {
   std::vector<QueuedRun> discarded;
   const char* reason = nullptr;
   absl::Status status =
-      AdmitLocked(*job, QueuedRun{std::move(trigger), *handler}, &discarded,
+      AdmitLocked(*job, QueuedRun{std::move(trigger), *std::move(handler)},
+                  &discarded,
                   &reason);
   if (status.ok()) {
     std::move(release).Cancel();
@@ -430,13 +432,13 @@ RunResult Executor::Impl::Execute(JobThread& job, const QueuedRun& run,
 }
 
 absl::Status Executor::Impl::PrepareHandler(JobThread& job,
-                                            const JobHandler* handler) {
-  const JobHandler* old;
+                                            const HandlerPtr& handler) {
+  HandlerPtr old;
   {
     absl::MutexLock lock(&job.mu);
     old = job.initialized;
     if (old == handler) return absl::OkStatus();
-    job.initialized = nullptr;
+    job.initialized.reset();
   }
   // Only the owning pool task gets here, so nothing races these calls.
   if (old != nullptr) DestroyAll({old});
@@ -597,11 +599,11 @@ void Executor::Impl::Shutdown(absl::Duration grace) {
   pool_.Shutdown();
 
   // Job threads end: destroy what they initialized.
-  std::vector<const JobHandler*> to_destroy;
+  std::vector<HandlerPtr> to_destroy;
   for (const auto& job : AllJobs()) {
     absl::MutexLock job_lock(&job->mu);
     if (job->initialized != nullptr) to_destroy.push_back(job->initialized);
-    job->initialized = nullptr;
+    job->initialized.reset();
   }
   DestroyAll(to_destroy);
 }
@@ -625,7 +627,7 @@ void Executor::Impl::JanitorLoop() {
 }
 
 void Executor::Impl::ReclaimIdle(absl::Time now) {
-  std::vector<const JobHandler*> to_destroy;
+  std::vector<HandlerPtr> to_destroy;
   for (Shard& shard : shards_) {
     absl::MutexLock lock(&shard.mu);
     absl::erase_if(shard.jobs, [&](const auto& entry) {
@@ -635,7 +637,7 @@ void Executor::Impl::ReclaimIdle(absl::Time now) {
         return false;
       }
       if (job.initialized != nullptr) to_destroy.push_back(job.initialized);
-      job.initialized = nullptr;
+      job.initialized.reset();
       job_threads_.fetch_sub(1);
       VLOG(1) << "[job " << job.job_id << "] job thread reclaimed (idle)";
       return true;

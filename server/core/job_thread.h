@@ -37,10 +37,14 @@ struct HandlerKey {
   bool operator!=(const HandlerKey& o) const { return !(*this == o); }
 };
 
+// A bean handler is owned by the registry (the pointer does not own it); a
+// glue script's handler is made for its trigger and owned here.
+using HandlerPtr = std::shared_ptr<const JobHandler>;
+
 // An admitted trigger and the handler resolved for it at admission.
 struct QueuedRun {
   Trigger trigger;
-  const JobHandler* handler = nullptr;
+  HandlerPtr handler;
 };
 
 // One job id's job thread: a FIFO queue whose runs execute one at a time.
@@ -68,7 +72,7 @@ struct JobThread {
   // The handler key of the last admitted trigger.
   HandlerKey key ABSL_GUARDED_BY(mu);
   // The handler whose init ran on this job thread; its destroy is owed.
-  const JobHandler* initialized ABSL_GUARDED_BY(mu) = nullptr;
+  HandlerPtr initialized ABSL_GUARDED_BY(mu);
   // When the job thread last went idle.
   absl::Time idle_since ABSL_GUARDED_BY(mu) = absl::Now();
 
