@@ -1,0 +1,311 @@
+// RunLogPath and RunLogWriter: appending a run's log and keeping its sparse
+// line index in step with what actually reached the file.
+#include "server/core/run_log.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <string>
+#include <system_error>
+#include <utility>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "glog/logging.h"
+
+namespace xxljob {
+namespace {
+
+constexpr size_t kScanChunkBytes = 64 * 1024;
+constexpr size_t kIndexEntryBytes = 8;
+
+// The largest cut <= max_bytes of `text` that does not split a UTF-8
+// sequence, so a split line stays valid text. Steps back at most 3 bytes:
+// text that is not UTF-8 is cut at max_bytes, and a cut is never empty
+// when max_bytes >= 4 (so splitting always makes progress).
+size_t Utf8CutPoint(absl::string_view text, size_t max_bytes) {
+  if (text.size() <= max_bytes) return text.size();
+  for (size_t cut = max_bytes; cut + 3 >= max_bytes && cut > 0; --cut) {
+    if ((static_cast<unsigned char>(text[cut]) & 0xC0) != 0x80) return cut;
+  }
+  return max_bytes;
+}
+
+// Appends `text` to `batch` as one or more lines of "<prefix><chunk>\n",
+// chunks cut so that no line (without its '\n') exceeds kMaxLogLineBytes.
+void AppendSplitLine(absl::string_view prefix, absl::string_view text,
+                     std::string* batch) {
+  const size_t max_text = kMaxLogLineBytes - prefix.size();
+  do {
+    const size_t cut = Utf8CutPoint(text, max_text);
+    absl::StrAppend(batch, prefix, text.substr(0, cut), "\n");
+    text.remove_prefix(cut);
+  } while (!text.empty());
+}
+
+void EncodeIndexEntry(uint64_t offset, char* out) {
+  for (size_t i = 0; i < kIndexEntryBytes; ++i) {
+    out[i] = static_cast<char>((offset >> (8 * i)) & 0xFF);
+  }
+}
+
+absl::Status MakeDirs(const std::string& path) {
+  if (path.empty()) return absl::OkStatus();
+  struct stat st;
+  if (stat(path.c_str(), &st) == 0) {
+    if (S_ISDIR(st.st_mode)) return absl::OkStatus();
+    return absl::FailedPreconditionError(
+        absl::StrCat(path, " exists and is not a directory"));
+  }
+  const size_t slash = path.find_last_of('/');
+  if (slash != std::string::npos && slash > 0) {
+    absl::Status parent = MakeDirs(path.substr(0, slash));
+    if (!parent.ok()) return parent;
+  }
+  // EEXIST: another thread or process made it first, which is fine.
+  if (mkdir(path.c_str(), 0755) != 0 && errno != EEXIST) {
+    return absl::ErrnoToStatus(errno, absl::StrCat("mkdir ", path));
+  }
+  return absl::OkStatus();
+}
+
+// What an existing log holds: its size, its complete lines and the index
+// entries those lines call for.
+struct LogScan {
+  uint64_t size = 0;
+  int64_t lines = 0;
+  bool ends_mid_line = false;
+  std::string index;  // Encoded entries, ready to compare or write.
+};
+
+absl::StatusOr<LogScan> ScanLog(int fd, const std::string& path) {
+  struct stat st;
+  if (fstat(fd, &st) != 0) {
+    return absl::ErrnoToStatus(errno, absl::StrCat("fstat ", path));
+  }
+  LogScan scan;
+  // Only S_ISREG sizes mean anything; anything else (a device, say) is
+  // treated as empty rather than read forever.
+  const uint64_t size = S_ISREG(st.st_mode) ? st.st_size : 0;
+  std::string buf(kScanChunkBytes, '\0');
+  char last = '\n';
+  while (scan.size < size) {
+    const ssize_t n = pread(fd, buf.data(), buf.size(), scan.size);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return absl::ErrnoToStatus(errno, absl::StrCat("read ", path));
+    if (n == 0) break;  // Shrank under us; take what is there.
+    for (const char* p = buf.data();
+         (p = static_cast<const char*>(memchr(p, '\n', buf.data() + n - p)));
+         ++p) {
+      if (++scan.lines % kLogIndexStride == 0) {
+        char entry[kIndexEntryBytes];
+        EncodeIndexEntry(scan.size + (p - buf.data()) + 1, entry);
+        scan.index.append(entry, kIndexEntryBytes);
+      }
+    }
+    last = buf[n - 1];
+    scan.size += n;
+  }
+  scan.ends_mid_line = last != '\n';
+  return scan;
+}
+
+// Makes the index file hold exactly `expected`. Best effort: the index only
+// speeds reads up, so a failure is logged and the log is written without it.
+void RepairIndex(int index_fd, const std::string& index_path,
+                 const std::string& expected) {
+  std::string actual(expected.size() + 1, '\0');
+  const ssize_t n = pread(index_fd, actual.data(), actual.size(), 0);
+  if (n == static_cast<ssize_t>(expected.size()) &&
+      actual.compare(0, n, expected) == 0) {
+    return;
+  }
+  LOG(WARNING) << "rebuilding run log index " << index_path;
+  if (ftruncate(index_fd, 0) != 0 ||
+      pwrite(index_fd, expected.data(), expected.size(), 0) !=
+          static_cast<ssize_t>(expected.size())) {
+    PLOG(ERROR) << "can't rebuild run log index " << index_path
+                << "; reads of this log will be slower";
+  }
+}
+
+}  // namespace
+
+std::string RunLogPath(absl::string_view log_path, int64_t log_date_time,
+                       int64_t log_id) {
+  const std::string date = absl::FormatTime(
+      "%Y-%m-%d", absl::FromUnixMillis(log_date_time), absl::LocalTimeZone());
+  return absl::StrCat(log_path, "/", date, "/", log_id, ".log");
+}
+
+absl::StatusOr<std::unique_ptr<RunLogWriter>> RunLogWriter::Open(
+    absl::string_view log_path, int64_t log_date_time, int64_t log_id) {
+  std::string path = RunLogPath(log_path, log_date_time, log_id);
+  absl::Status made = MakeDirs(path.substr(0, path.find_last_of('/')));
+  if (!made.ok()) return made;
+  // O_RDWR only so Open can read back an existing log through the same fd;
+  // every write goes through O_APPEND.
+  const int log_fd =
+      open(path.c_str(), O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+  if (log_fd < 0)
+    return absl::ErrnoToStatus(errno, absl::StrCat("open ", path));
+  absl::StatusOr<LogScan> scan = ScanLog(log_fd, path);
+  if (!scan.ok()) {
+    close(log_fd);
+    return scan.status();
+  }
+  // Not O_APPEND: entries are written with pwrite at their own position,
+  // which O_APPEND would ignore on Linux.
+  const std::string index_path =
+      absl::StrCat(path.substr(0, path.size() - 4), ".idx");
+  const int index_fd =
+      open(index_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (index_fd < 0) {
+    PLOG(ERROR) << "can't open run log index " << index_path
+                << "; reads of this log will be slower";
+  } else {
+    RepairIndex(index_fd, index_path, scan->index);
+  }
+  return std::unique_ptr<RunLogWriter>(
+      new RunLogWriter(std::move(path), log_fd, index_fd, scan->lines,
+                       scan->size, scan->ends_mid_line));
+}
+
+RunLogWriter::RunLogWriter(std::string path, int log_fd, int index_fd,
+                           int64_t lines, uint64_t size, bool ends_mid_line)
+    : path_(std::move(path)),
+      log_fd_(log_fd),
+      index_fd_(index_fd),
+      lines_(lines),
+      size_(size),
+      ends_mid_line_(ends_mid_line) {}
+
+RunLogWriter::~RunLogWriter() {
+  FlushRaw();
+  close(log_fd_);
+  if (index_fd_ >= 0) close(index_fd_);
+}
+
+void RunLogWriter::Log(absl::string_view message) {
+  // Formatted outside the lock: only the write itself needs ordering.
+  const std::string prefix =
+      absl::StrCat(absl::FormatTime("%Y-%m-%d %H:%M:%E3S", absl::Now(),
+                                    absl::LocalTimeZone()),
+                   " ");
+  if (!message.empty() && message.back() == '\n') message.remove_suffix(1);
+  std::string batch;
+  batch.reserve(message.size() + 2 * prefix.size());
+  for (;;) {
+    const size_t newline = message.find('\n');
+    AppendSplitLine(prefix, message.substr(0, newline), &batch);
+    if (newline == absl::string_view::npos) break;
+    message.remove_prefix(newline + 1);
+  }
+  absl::MutexLock lock(&mu_);
+  WriteLinesLocked(batch);
+}
+
+void RunLogWriter::AppendRaw(absl::string_view text) {
+  absl::MutexLock lock(&mu_);
+  std::string batch;
+  for (size_t newline; (newline = text.find('\n')) != absl::string_view::npos;
+       text.remove_prefix(newline + 1)) {
+    if (partial_.empty()) {
+      AppendSplitLine("", text.substr(0, newline), &batch);
+    } else {
+      partial_.append(text.data(), newline);
+      AppendSplitLine("", partial_, &batch);
+      partial_.clear();
+    }
+  }
+  partial_.append(text.data(), text.size());
+  // Bounds the buffer: output that never ends a line still gets written.
+  while (partial_.size() >= kMaxLogLineBytes) {
+    const size_t cut = Utf8CutPoint(partial_, kMaxLogLineBytes);
+    absl::StrAppend(&batch, absl::string_view(partial_).substr(0, cut), "\n");
+    partial_.erase(0, cut);
+  }
+  if (!batch.empty()) WriteLinesLocked(batch);
+}
+
+void RunLogWriter::FlushRaw() {
+  absl::MutexLock lock(&mu_);
+  if (partial_.empty()) return;
+  partial_.push_back('\n');
+  WriteLinesLocked(partial_);
+  partial_.clear();
+}
+
+int64_t RunLogWriter::line_count() const {
+  absl::MutexLock lock(&mu_);
+  return lines_;
+}
+
+void RunLogWriter::WriteLinesLocked(absl::string_view text) {
+  std::string terminated;
+  if (ends_mid_line_) {
+    // An earlier write was cut short (or a crash left a partial line): end
+    // that line first so ours start on a line of their own.
+    terminated = absl::StrCat("\n", text);
+    text = terminated;
+  }
+  // One write() per batch keeps lines whole; the loop only matters for the
+  // rare short write, which on a regular file means an error is coming.
+  size_t written = 0;
+  int error = 0;
+  while (written < text.size()) {
+    const ssize_t n =
+        write(log_fd_, text.data() + written, text.size() - written);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      error = n < 0 ? errno : EIO;
+      break;
+    }
+    written += n;
+  }
+  AccountWrittenLocked(text.substr(0, written));
+  if (error != 0) {
+    // Dropped, not returned: a full disk must not fail the run, and a
+    // chatty job must not flood our own log with the same complaint.
+    LOG_EVERY_N(ERROR, 100)
+        << "run log " << path_ << ": write failed, " << (text.size() - written)
+        << " bytes dropped: " << std::generic_category().message(error) << " ("
+        << google::COUNTER << " write failures so far)";
+  }
+}
+
+void RunLogWriter::AccountWrittenLocked(absl::string_view written) {
+  if (written.empty()) return;
+  const char* const begin = written.data();
+  const char* const end = begin + written.size();
+  for (const char* p = begin;
+       (p = static_cast<const char*>(memchr(p, '\n', end - p))); ++p) {
+    if (++lines_ % kLogIndexStride == 0) {
+      WriteIndexEntryLocked(lines_ / kLogIndexStride, size_ + (p - begin) + 1);
+    }
+  }
+  size_ += written.size();
+  ends_mid_line_ = written.back() != '\n';
+}
+
+void RunLogWriter::WriteIndexEntryLocked(int64_t k, uint64_t offset) {
+  if (index_fd_ < 0) return;
+  char entry[kIndexEntryBytes];
+  EncodeIndexEntry(offset, entry);
+  // At its own position, so one failed entry leaves a hole (zeros, which
+  // readers reject) instead of shifting every later entry.
+  const off_t at = static_cast<off_t>((k - 1) * kIndexEntryBytes);
+  const ssize_t n = pwrite(index_fd_, entry, kIndexEntryBytes, at);
+  if (n != static_cast<ssize_t>(kIndexEntryBytes)) {
+    LOG_EVERY_N(ERROR, 100)
+        << "run log index of " << path_ << ": write failed: "
+        << (n < 0 ? std::generic_category().message(errno) : "short write");
+  }
+}
+
+}  // namespace xxljob
