@@ -1,1 +1,381 @@
-int main() { return 0; }
+// xxl-executor: an XXL-JOB executor served over gRPC. Parses flags into
+// ServerOptions, starts the server, and shuts it down gracefully on SIGTERM
+// or SIGINT. Exit codes: 0 after a graceful shutdown, 2 for bad flags or a
+// failed start (port in use, unusable data directory).
+#include <pthread.h>
+#include <signal.h>
+#include <sys/resource.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <iostream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/flags/usage_config.h"
+#include "absl/status/status.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/string_view.h"
+#include "absl/synchronization/notification.h"
+#include "absl/time/time.h"
+#include "glog/logging.h"
+#include "handlers/builtin_handlers.h"
+#include "handlers/handler_registry.h"
+#include "server/core/executor_options.h"
+#include "server/core/result_sink.h"
+#include "server/service/executor_server.h"
+#include "server/service/executor_service.h"
+
+// Flag names must not collide with glog's gflags (v, logtostderr, log_dir,
+// ...); glog is configured through GLOG_* environment variables instead.
+ABSL_FLAG(std::string, listen, "0.0.0.0:9999",
+          "host:port to listen on; port 0 picks a free port");
+ABSL_FLAG(std::string, address, "",
+          "host:port to advertise (Beat, registration); empty: the first "
+          "non-loopback IPv4 address and the bound port");
+ABSL_FLAG(std::string, app_name, "xxl-executor",
+          "the executor's app name (XXL-JOB AppName)");
+ABSL_FLAG(std::string, admin_addresses, "",
+          "comma-separated admin host:port list; empty = standalone");
+ABSL_FLAG(std::string, access_token, "",
+          "token every call must carry in xxl-job-access-token metadata; "
+          "empty: the XXL_JOB_ACCESS_TOKEN environment variable, if set");
+ABSL_FLAG(std::string, log_path, xxljob::ExecutorOptions().log_path,
+          "data directory: run logs and executor state");
+ABSL_FLAG(int, log_retention_days, xxljob::ExecutorOptions().log_retention_days,
+          "run-log date folders older than this many days are removed; "
+          "values below 3 keep everything");
+ABSL_FLAG(absl::Duration, registry_interval, absl::Seconds(30),
+          "how often to register with the admin");
+ABSL_FLAG(bool, enable_scripts, xxljob::ExecutorOptions().enable_scripts,
+          "run GLUE script jobs (remote code execution by design)");
+ABSL_FLAG(int, max_queue_depth, xxljob::ExecutorOptions().max_queue_depth,
+          "triggers waiting in one job's queue; one more is refused");
+ABSL_FLAG(int, max_job_threads, xxljob::ExecutorOptions().max_job_threads,
+          "job threads (job ids with a queue) alive at once");
+ABSL_FLAG(int, max_running, xxljob::ExecutorOptions().max_running,
+          "runs executing at once; more wait in their job's queue");
+ABSL_FLAG(absl::Duration, job_idle_timeout,
+          xxljob::ExecutorOptions().idle_timeout,
+          "an idle job thread is reclaimed after this long");
+ABSL_FLAG(absl::Duration, admin_timeout, absl::Seconds(3),
+          "deadline of each call to an admin");
+ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(10),
+          "on SIGTERM/SIGINT, how long running jobs get to finish before "
+          "they are killed");
+
+namespace xxljob {
+namespace {
+
+constexpr int kExitBadConfig = 2;
+
+struct Config {
+  ServerOptions server;
+  std::vector<std::string> admin_addresses;
+  absl::Duration registry_interval;
+  absl::Duration admin_timeout;
+  absl::Duration shutdown_grace;
+};
+
+// absl::ParseCommandLine() ends the process itself, with exit code 1, on an
+// unknown flag or an unparsable value, and after --help. Our contract is 2 for
+// bad flags (and 0 for a usage request), so while it runs an atexit hook
+// rewrites the code. It cannot tell why absl exits, so the command line is
+// checked for a usage request beforehand.
+std::atomic<int> g_exit_code_while_parsing{-1};
+
+void RewriteFlagParsingExit() {
+  const int code = g_exit_code_while_parsing.load();
+  if (code < 0) return;  // A normal exit, after parsing.
+  std::cout.flush();
+  std::fflush(nullptr);
+  std::_Exit(code);
+}
+
+bool AsksForUsage(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    absl::string_view arg = argv[i];
+    if (arg == "--") break;
+    if (!absl::ConsumePrefix(&arg, "--")) absl::ConsumePrefix(&arg, "-");
+    arg = arg.substr(0, arg.find('='));
+    for (absl::string_view usage :
+         {"help", "helpfull", "helpshort", "helppackage", "version",
+          "only_check_args"}) {
+      if (arg == usage) return true;
+    }
+  }
+  return false;
+}
+
+std::vector<char*> ParseFlags(int argc, char** argv) {
+  g_exit_code_while_parsing.store(AsksForUsage(argc, argv) ? 0
+                                                           : kExitBadConfig);
+  std::atexit(&RewriteFlagParsingExit);
+  std::vector<char*> args = absl::ParseCommandLine(argc, argv);
+  g_exit_code_while_parsing.store(-1);
+  return args;
+}
+
+absl::Status BadFlag(absl::string_view flag, absl::string_view why) {
+  return absl::InvalidArgumentError(absl::StrCat("--", flag, " ", why));
+}
+
+absl::Status CheckPositive(absl::string_view flag, absl::Duration d) {
+  if (d > absl::ZeroDuration() && d != absl::InfiniteDuration()) {
+    return absl::OkStatus();
+  }
+  return BadFlag(flag, absl::StrCat("must be a positive duration, got ",
+                                    absl::FormatDuration(d)));
+}
+
+absl::Status CheckAtLeast(absl::string_view flag, int value, int min) {
+  if (value >= min) return absl::OkStatus();
+  return BadFlag(flag, absl::StrCat("must be >= ", min, ", got ", value));
+}
+
+// Reads and checks the flags. Format checks that ExecutorServer::Start also
+// makes (listen, address) are left to it; its message is as clear.
+absl::Status ReadConfig(Config* config) {
+  ServerOptions& s = config->server;
+  s.listen = absl::GetFlag(FLAGS_listen);
+  s.address = absl::GetFlag(FLAGS_address);
+  s.app_name = absl::GetFlag(FLAGS_app_name);
+  s.access_token = absl::GetFlag(FLAGS_access_token);
+  if (s.access_token.empty()) {
+    // The environment keeps the token out of `ps` output.
+    if (const char* env = std::getenv("XXL_JOB_ACCESS_TOKEN")) {
+      s.access_token = env;
+    }
+  }
+  ExecutorOptions& e = s.executor;
+  e.log_path = absl::GetFlag(FLAGS_log_path);
+  e.log_retention_days = absl::GetFlag(FLAGS_log_retention_days);
+  e.enable_scripts = absl::GetFlag(FLAGS_enable_scripts);
+  e.max_queue_depth = absl::GetFlag(FLAGS_max_queue_depth);
+  e.max_job_threads = absl::GetFlag(FLAGS_max_job_threads);
+  e.max_running = absl::GetFlag(FLAGS_max_running);
+  e.idle_timeout = absl::GetFlag(FLAGS_job_idle_timeout);
+  config->registry_interval = absl::GetFlag(FLAGS_registry_interval);
+  config->admin_timeout = absl::GetFlag(FLAGS_admin_timeout);
+  config->shutdown_grace = absl::GetFlag(FLAGS_shutdown_grace);
+  for (absl::string_view a : absl::StrSplit(
+           absl::GetFlag(FLAGS_admin_addresses), ',', absl::SkipWhitespace())) {
+    a = absl::StripAsciiWhitespace(a);
+    if (a.find(':') == absl::string_view::npos) {
+      return BadFlag(
+          "admin_addresses",
+          absl::StrCat("entries must be host:port, got \"", a, "\""));
+    }
+    config->admin_addresses.emplace_back(a);
+  }
+
+  const absl::Status checks[] = {
+      s.listen.empty() ? BadFlag("listen", "must not be empty")
+                       : absl::OkStatus(),
+      e.log_path.empty() ? BadFlag("log_path", "must not be empty")
+                         : absl::OkStatus(),
+      CheckAtLeast("log_retention_days", e.log_retention_days, 0),
+      CheckAtLeast("max_queue_depth", e.max_queue_depth, 1),
+      CheckAtLeast("max_job_threads", e.max_job_threads, 1),
+      CheckAtLeast("max_running", e.max_running, 1),
+      CheckPositive("job_idle_timeout", e.idle_timeout),
+      CheckPositive("registry_interval", config->registry_interval),
+      CheckPositive("admin_timeout", config->admin_timeout),
+      config->shutdown_grace >= absl::ZeroDuration() &&
+              config->shutdown_grace != absl::InfiniteDuration()
+          ? absl::OkStatus()
+          : BadFlag("shutdown_grace", "must be a finite duration >= 0"),
+  };
+  for (const absl::Status& status : checks) {
+    if (!status.ok()) return status;
+  }
+  // Whatever else the core requires, named as it names it.
+  return ValidateExecutorOptions(e);
+}
+
+void InitLogging(const char* argv0) {
+  // Operators see logs on stderr unless they asked glog for files.
+  if (std::getenv("GLOG_logtostderr") == nullptr &&
+      std::getenv("GLOG_log_dir") == nullptr) {
+    FLAGS_logtostderr = true;
+  }
+  google::InitGoogleLogging(argv0);
+  // Stack traces on crashes, but SIGTERM is ours: glog's handler would treat
+  // it as a crash and dump, instead of a graceful shutdown.
+  google::InstallFailureSignalHandler();
+  signal(SIGTERM, SIG_DFL);
+}
+
+// Every run keeps its log file open, so the default soft limit (often 1024)
+// would cap concurrent runs well below max_running.
+void RaiseOpenFileLimit() {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return;
+  if (limit.rlim_cur == limit.rlim_max) return;
+  const rlim_t before = limit.rlim_cur;
+  limit.rlim_cur = limit.rlim_max;
+  if (setrlimit(RLIMIT_NOFILE, &limit) != 0) {
+    LOG(WARNING) << "cannot raise the open-file limit from " << before << ": "
+                 << std::strerror(errno);
+    return;
+  }
+  LOG(INFO) << "open-file limit raised from " << before << " to "
+            << limit.rlim_cur;
+}
+
+void LogConfig(const Config& c) {
+  const ServerOptions& s = c.server;
+  const ExecutorOptions& e = s.executor;
+  LOG(INFO) << "xxl-executor " << kExecutorVersion << ": listen=" << s.listen
+            << " address=" << (s.address.empty() ? "(auto)" : s.address)
+            << " app_name=" << s.app_name << " admin_addresses="
+            << (c.admin_addresses.empty()
+                    ? "(standalone)"
+                    : absl::StrJoin(c.admin_addresses, ","))
+            << " access_token=" << (s.access_token.empty() ? "none" : "set")
+            << " log_path=" << e.log_path
+            << " log_retention_days=" << e.log_retention_days
+            << " enable_scripts=" << e.enable_scripts
+            << " max_queue_depth=" << e.max_queue_depth
+            << " max_job_threads=" << e.max_job_threads
+            << " max_running=" << e.max_running
+            << " job_idle_timeout=" << e.idle_timeout
+            << " registry_interval=" << c.registry_interval
+            << " admin_timeout=" << c.admin_timeout
+            << " shutdown_grace=" << c.shutdown_grace;
+  if (!c.admin_addresses.empty()) {
+    LOG(WARNING) << "admin_addresses is accepted but not used yet: results "
+                    "are only written to the run logs";
+  }
+}
+
+// Waits for SIGTERM/SIGINT on its own thread (they are blocked everywhere
+// else, so no other thread is interrupted). The first signal starts the
+// graceful shutdown; a second one exits at once, for an operator who does
+// not want to wait. Stop() ends the thread once shutdown is done.
+class SignalWaiter {
+ public:
+  explicit SignalWaiter(const sigset_t& signals)
+      : signals_(signals), thread_([this] { Loop(); }) {}
+  ~SignalWaiter() { Stop(); }
+
+  // Blocks until the first signal.
+  int WaitForSignal() {
+    received_.WaitForNotification();
+    return signal_.load();
+  }
+
+  void Stop() {
+    if (!thread_.joinable()) return;
+    stopping_.store(true);
+    // Wakes sigwait; the loop sees stopping_ and returns.
+    pthread_kill(thread_.native_handle(), SIGTERM);
+    thread_.join();
+  }
+
+ private:
+  void Loop() {
+    int count = 0;
+    while (true) {
+      int sig = 0;
+      if (sigwait(&signals_, &sig) != 0) continue;
+      if (stopping_.load()) return;
+      if (++count == 1) {
+        signal_.store(sig);
+        received_.Notify();
+      } else {
+        LOG(WARNING) << "second signal (" << strsignal(sig)
+                     << "): exiting without finishing the shutdown";
+        std::_Exit(1);
+      }
+    }
+  }
+
+  const sigset_t signals_;
+  std::atomic<bool> stopping_{false};
+  std::atomic<int> signal_{0};
+  absl::Notification received_;
+  std::thread thread_;
+};
+
+int Main(int argc, char** argv) {
+  absl::SetProgramUsageMessage(
+      "An XXL-JOB executor served over gRPC.\n"
+      "Usage: xxl-executor [--flag=value ...]\n"
+      "Logging is glog's, configured by environment: GLOG_v=1 for per-run\n"
+      "detail, GLOG_log_dir=DIR for log files instead of stderr.");
+  absl::FlagsUsageConfig usage;
+  // absl's default shows only flags defined in a file named after the
+  // program; ours live in main.cc.
+  usage.contains_help_flags = [](absl::string_view file) {
+    return absl::EndsWith(file, "server/main.cc");
+  };
+  usage.contains_helpshort_flags = usage.contains_help_flags;
+  usage.normalize_filename = [](absl::string_view file) {
+    const size_t at = file.rfind("server/main.cc");
+    return std::string(at == absl::string_view::npos ? file : file.substr(at));
+  };
+  usage.version_string = [] {
+    return absl::StrCat("xxl-executor ", kExecutorVersion, "\n");
+  };
+  absl::SetFlagsUsageConfig(usage);
+  std::vector<char*> args = ParseFlags(argc, argv);
+  if (args.size() > 1) {
+    std::cerr << "xxl-executor: unexpected argument \"" << args[1]
+              << "\" (flags are --name=value; see --help)\n";
+    return kExitBadConfig;
+  }
+  Config config;
+  if (absl::Status s = ReadConfig(&config); !s.ok()) {
+    std::cerr << "xxl-executor: " << s.message() << " (see --help)\n";
+    return kExitBadConfig;
+  }
+
+  InitLogging(argv[0]);
+  RaiseOpenFileLimit();
+  // Block the shutdown signals before any thread starts, so every thread
+  // inherits the mask and only SignalWaiter receives them.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  HandlerRegistry registry;
+  if (absl::Status s = RegisterBuiltinHandlers(&registry); !s.ok()) {
+    LOG(FATAL) << "registering the built-in handlers: " << s;
+  }
+  LoggingResultSink sink;
+  LogConfig(config);
+  absl::StatusOr<std::unique_ptr<ExecutorServer>> server =
+      ExecutorServer::Start(config.server, &registry, &sink);
+  if (!server.ok()) {
+    std::cerr << "xxl-executor: cannot start: " << server.status().message()
+              << "\n";
+    return kExitBadConfig;
+  }
+  SignalWaiter waiter(signals);
+  const int sig = waiter.WaitForSignal();
+  LOG(INFO) << "received " << strsignal(sig) << ": shutting down gracefully";
+  (*server)->Shutdown(config.shutdown_grace);
+  waiter.Stop();
+  server->reset();
+  LOG(INFO) << "exiting";
+  return 0;
+}
+
+}  // namespace
+}  // namespace xxljob
+
+int main(int argc, char** argv) { return xxljob::Main(argc, argv); }

@@ -1,0 +1,232 @@
+#include "server/service/executor_server.h"
+
+#include <arpa/inet.h>
+#include <ifaddrs.h>
+#include <net/if.h>
+#include <netinet/in.h>
+
+#include <utility>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
+#include "glog/logging.h"
+#include "grpc/health/v1/health.pb.h"
+#include "grpcpp/ext/proto_server_reflection_plugin.h"
+#include "grpcpp/grpcpp.h"
+#include "grpcpp/health_check_service_interface.h"
+#include "server/service/executor_service.h"
+
+namespace xxljob {
+namespace {
+
+// How long in-flight calls get once the executor has shut down. Every
+// handler is quick, so this only matters for a stuck client.
+constexpr absl::Duration kServerShutdownDeadline = absl::Seconds(3);
+
+// Splits "host:port" or "[v6]:port". Port 0 is allowed (pick a free one).
+bool SplitHostPort(absl::string_view hostport, std::string* host, int* port) {
+  const size_t colon = hostport.rfind(':');
+  if (colon == absl::string_view::npos) return false;
+  absl::string_view h = hostport.substr(0, colon);
+  if (h.size() >= 2 && h.front() == '[' && h.back() == ']') {
+    h = h.substr(1, h.size() - 2);
+  } else if (h.find(':') != absl::string_view::npos) {
+    return false;  // A bare IPv6 address needs brackets.
+  }
+  int p = 0;
+  if (!absl::SimpleAtoi(hostport.substr(colon + 1), &p) || p < 0 || p > 65535) {
+    return false;
+  }
+  *host = std::string(h);
+  *port = p;
+  return true;
+}
+
+bool IsWildcardHost(absl::string_view host) {
+  return host.empty() || host == "0.0.0.0" || host == "::";
+}
+
+// The first IPv4 address of an interface that is up and not loopback, or
+// 127.0.0.1 when there is none (a laptop offline, a bare container).
+std::string FirstNonLoopbackIpv4() {
+  std::string found = "127.0.0.1";
+  ifaddrs* addrs = nullptr;
+  if (getifaddrs(&addrs) != 0) return found;
+  for (const ifaddrs* a = addrs; a != nullptr; a = a->ifa_next) {
+    if (a->ifa_addr == nullptr || a->ifa_addr->sa_family != AF_INET) continue;
+    if ((a->ifa_flags & IFF_UP) == 0 || (a->ifa_flags & IFF_LOOPBACK) != 0) {
+      continue;
+    }
+    char buf[INET_ADDRSTRLEN];
+    const auto* in = reinterpret_cast<const sockaddr_in*>(a->ifa_addr);
+    if (inet_ntop(AF_INET, &in->sin_addr, buf, sizeof(buf)) != nullptr) {
+      found = buf;
+      break;
+    }
+  }
+  freeifaddrs(addrs);
+  return found;
+}
+
+// What callers advertise must be reachable: with a concrete listen host that
+// host, else (listening on every interface) the first non-loopback IPv4.
+std::string DefaultAddress(const std::string& listen_host, int port) {
+  if (IsWildcardHost(listen_host)) {
+    return absl::StrCat(FirstNonLoopbackIpv4(), ":", port);
+  }
+  if (listen_host.find(':') != std::string::npos) {
+    return absl::StrCat("[", listen_host, "]:", port);
+  }
+  return absl::StrCat(listen_host, ":", port);
+}
+
+// gRPC sends metadata values as HTTP/2 header text: a token outside
+// printable ASCII could never be presented by a client.
+bool IsPrintableAscii(absl::string_view s) {
+  for (char c : s) {
+    if (c < 0x20 || c > 0x7e) return false;
+  }
+  return true;
+}
+
+absl::Status ValidateServerOptions(const ServerOptions& options,
+                                   std::string* listen_host) {
+  int listen_port = 0;
+  if (!SplitHostPort(options.listen, listen_host, &listen_port)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("listen must be host:port (port 0..65535), got \"",
+                     options.listen, "\""));
+  }
+  std::string host;
+  int port = 0;
+  if (!options.address.empty() &&
+      (!SplitHostPort(options.address, &host, &port) || host.empty() ||
+       port == 0)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("address must be host:port with a port in 1..65535, "
+                     "got \"",
+                     options.address, "\""));
+  }
+  if (options.app_name.empty() || options.app_name.size() > 64 ||
+      !IsPrintableAscii(options.app_name)) {
+    // XXL-JOB's admin stores app names in 64 characters.
+    return absl::InvalidArgumentError(
+        "app_name must be 1 to 64 printable ASCII characters");
+  }
+  if (!IsPrintableAscii(options.access_token)) {
+    return absl::InvalidArgumentError(
+        "access_token must be printable ASCII (it travels as gRPC metadata)");
+  }
+  if (options.max_receive_message_bytes <= 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("max_receive_message_bytes must be > 0, got ",
+                     options.max_receive_message_bytes));
+  }
+  return absl::OkStatus();
+}
+
+// The health protos are compiled into xxljob::proto so that reflection can
+// describe grpc.health.v1.Health. Nothing else references them, and a
+// static library's unreferenced objects are not linked: this reference keeps
+// their descriptors in the generated pool.
+void LinkHealthDescriptors() {
+  const google::protobuf::Descriptor* descriptor =
+      grpc::health::v1::HealthCheckResponse::descriptor();
+  VLOG(3) << "health protos linked: " << descriptor->full_name();
+}
+
+void InitGrpcPlugins() {
+  // Both are process-wide settings read when a server is built.
+  static const bool done = [] {
+    grpc::EnableDefaultHealthCheckService(true);
+    grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+    LinkHealthDescriptors();
+    return true;
+  }();
+  (void)done;
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<ExecutorServer>> ExecutorServer::Start(
+    ServerOptions options, const HandlerRegistry* registry, ResultSink* sink) {
+  std::string listen_host;
+  if (absl::Status s = ValidateServerOptions(options, &listen_host); !s.ok()) {
+    return s;
+  }
+  // INVALID_ARGUMENT (bad options) and FAILED_PRECONDITION (data directory)
+  // are already the codes Start documents.
+  absl::StatusOr<std::unique_ptr<Executor>> executor =
+      Executor::Create(options.executor, registry, sink);
+  if (!executor.ok()) return executor.status();
+
+  std::unique_ptr<ExecutorServer> server(new ExecutorServer());
+  server->executor_ = *std::move(executor);
+  server->service_ = std::make_unique<ExecutorService>(
+      server->executor_.get(), options.app_name, options.access_token);
+
+  InitGrpcPlugins();
+  grpc::ServerBuilder builder;
+  // gRPC sets SO_REUSEPORT by default, which would let a second executor
+  // bind a port the first one holds and silently share its traffic. A port
+  // in use must be an error.
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+  builder.AddListeningPort(options.listen, grpc::InsecureServerCredentials(),
+                           &server->port_);
+  builder.SetMaxReceiveMessageSize(options.max_receive_message_bytes);
+  builder.RegisterService(server->service_.get());
+  server->server_ = builder.BuildAndStart();
+  if (server->server_ == nullptr || server->port_ == 0) {
+    // The destructor stops the executor (and a half-started server).
+    return absl::UnavailableError(absl::StrCat(
+        "cannot listen on ", options.listen, ": address in use or invalid"));
+  }
+
+  server->address_ = options.address.empty()
+                         ? DefaultAddress(listen_host, server->port_)
+                         : options.address;
+  server->service_->set_address(server->address_);
+  grpc::HealthCheckServiceInterface* health =
+      server->server_->GetHealthCheckService();
+  if (health != nullptr) {
+    health->SetServingStatus("", true);
+    health->SetServingStatus(v1::Executor::service_full_name(), true);
+  }
+  LOG(INFO) << "xxl-executor " << kExecutorVersion << " serving on "
+            << options.listen << " (port " << server->port_
+            << "), advertised as " << server->address_;
+  return server;
+}
+
+ExecutorServer::~ExecutorServer() { Shutdown(absl::ZeroDuration()); }
+
+void ExecutorServer::Shutdown(absl::Duration grace) {
+  // Held throughout: a second caller waits until the first has finished, so
+  // "Shutdown returned" always means "everything stopped".
+  absl::MutexLock lock(&shutdown_mu_);
+  if (shut_down_) return;
+  shut_down_ = true;
+  if (server_ != nullptr) {
+    grpc::HealthCheckServiceInterface* health =
+        server_->GetHealthCheckService();
+    if (health != nullptr) health->SetServingStatus(false);
+  }
+  // port_ is 0 when Start() failed: nothing was served, nothing to announce.
+  const bool served = port_ != 0;
+  if (executor_ != nullptr) {
+    LOG_IF(INFO, served) << "shutting down: draining, grace " << grace;
+    executor_->Drain();
+    executor_->Shutdown(grace);
+  }
+  // The server outlives the executor's shutdown so that callers still get
+  // UNAVAILABLE for new triggers and can read logs meanwhile.
+  if (server_ != nullptr) {
+    server_->Shutdown(
+        absl::ToChronoTime(absl::Now() + kServerShutdownDeadline));
+    server_->Wait();
+  }
+  LOG_IF(INFO, served) << "shut down";
+}
+
+}  // namespace xxljob

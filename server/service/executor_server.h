@@ -8,7 +8,9 @@
 #include <memory>
 #include <string>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "handlers/handler_registry.h"
 #include "server/core/executor.h"
@@ -46,8 +48,7 @@ class ExecutorServer {
   // FAILED_PRECONDITION for an unusable data directory, UNAVAILABLE when the
   // listen address can't be bound (e.g. the port is in use).
   static absl::StatusOr<std::unique_ptr<ExecutorServer>> Start(
-      ServerOptions options, const HandlerRegistry* registry,
-      ResultSink* sink);
+      ServerOptions options, const HandlerRegistry* registry, ResultSink* sink);
   // Shutdown(zero grace) unless already shut down.
   ~ExecutorServer();
   ExecutorServer(const ExecutorServer&) = delete;

@@ -1,0 +1,159 @@
+#include "server/service/executor_service.h"
+
+#include <exception>
+#include <utility>
+
+#include "glog/logging.h"
+#include "server/service/auth.h"
+#include "server/service/grpc_status.h"
+#include "server/service/validation.h"
+
+namespace xxljob {
+namespace {
+
+// What a caller sees when a handler throws: nothing about our internals.
+grpc::Status InternalError() {
+  return grpc::Status(grpc::StatusCode::INTERNAL, "internal error");
+}
+
+}  // namespace
+
+ExecutorService::ExecutorService(Executor* executor, std::string app_name,
+                                 std::string access_token)
+    : executor_(executor),
+      app_name_(std::move(app_name)),
+      access_token_(std::move(access_token)),
+      start_time_(std::chrono::steady_clock::now()) {}
+
+void ExecutorService::set_address(std::string address) {
+  absl::MutexLock lock(&mu_);
+  address_ = std::move(address);
+}
+
+template <typename Body>
+grpc::ServerUnaryReactor* ExecutorService::Serve(
+    grpc::CallbackServerContext* context, const char* method, Body body) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  grpc::Status status;
+  try {
+    absl::Status auth = CheckAccessToken(*context, access_token_);
+    status = auth.ok() ? body() : ToGrpcStatus(auth);
+  } catch (const std::exception& e) {
+    // Only bad_alloc and the like can get here; the core reports its own
+    // failures as statuses. Log the detail, never return it.
+    LOG_EVERY_N(ERROR, 100) << method << " threw: " << e.what();
+    status = InternalError();
+  } catch (...) {
+    LOG_EVERY_N(ERROR, 100) << method << " threw a non-exception";
+    status = InternalError();
+  }
+  VLOG(2) << method << " from " << context->peer() << ": "
+          << (status.ok() ? "OK" : status.error_message());
+  reactor->Finish(status);
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* ExecutorService::Beat(
+    grpc::CallbackServerContext* context, const v1::BeatRequest* request,
+    v1::BeatResponse* response) {
+  return Serve(context, "Beat", [&] { return DoBeat(response); });
+}
+
+grpc::ServerUnaryReactor* ExecutorService::IdleBeat(
+    grpc::CallbackServerContext* context, const v1::IdleBeatRequest* request,
+    v1::IdleBeatResponse* response) {
+  return Serve(context, "IdleBeat",
+               [&] { return DoIdleBeat(*request, response); });
+}
+
+grpc::ServerUnaryReactor* ExecutorService::Run(
+    grpc::CallbackServerContext* context, const v1::RunRequest* request,
+    v1::RunResponse* response) {
+  return Serve(context, "Run", [&] { return DoRun(*request, response); });
+}
+
+grpc::ServerUnaryReactor* ExecutorService::Kill(
+    grpc::CallbackServerContext* context, const v1::KillRequest* request,
+    v1::KillResponse* response) {
+  return Serve(context, "Kill", [&] { return DoKill(*request, response); });
+}
+
+grpc::ServerUnaryReactor* ExecutorService::Log(
+    grpc::CallbackServerContext* context, const v1::LogRequest* request,
+    v1::LogResponse* response) {
+  return Serve(context, "Log", [&] { return DoLog(*request, response); });
+}
+
+grpc::Status ExecutorService::DoBeat(v1::BeatResponse* response) {
+  const Executor::Load load = executor_->load();
+  response->set_code(kResponseCodeSuccess);
+  response->set_app_name(app_name_);
+  {
+    absl::MutexLock lock(&mu_);
+    response->set_address(address_);
+  }
+  response->set_version(kExecutorVersion);
+  response->set_uptime_ms(std::chrono::duration_cast<std::chrono::milliseconds>(
+                              std::chrono::steady_clock::now() - start_time_)
+                              .count());
+  response->set_job_threads(load.job_threads);
+  response->set_running(load.running);
+  response->set_queued(load.queued);
+  return grpc::Status::OK;
+}
+
+grpc::Status ExecutorService::DoIdleBeat(const v1::IdleBeatRequest& request,
+                                         v1::IdleBeatResponse* response) {
+  if (absl::Status s = ValidateIdleBeatRequest(request); !s.ok()) {
+    return ToGrpcStatus(s);
+  }
+  absl::Status status = executor_->IdleBeat(request.job_id());
+  if (status.code() == absl::StatusCode::kFailedPrecondition) {
+    // The contract fixes this text: busyover routing scripts match on it.
+    status = absl::FailedPreconditionError(
+        "job thread is running or has trigger queue");
+  }
+  return Answer(status, response);
+}
+
+grpc::Status ExecutorService::DoRun(const v1::RunRequest& request,
+                                    v1::RunResponse* response) {
+  absl::StatusOr<Trigger> trigger = ToTrigger(request);
+  if (!trigger.ok()) return ToGrpcStatus(trigger.status());
+  const absl::Status status = executor_->Run(*std::move(trigger));
+  VLOG(1) << "[job " << request.job_id() << " log " << request.log_id()
+          << "] Run: " << (status.ok() ? "accepted" : status.ToString());
+  return Answer(status, response);
+}
+
+grpc::Status ExecutorService::DoKill(const v1::KillRequest& request,
+                                     v1::KillResponse* response) {
+  if (absl::Status s = ValidateKillRequest(request); !s.ok()) {
+    return ToGrpcStatus(s);
+  }
+  absl::StatusOr<std::string> message =
+      executor_->Kill(request.job_id(), request.log_id());
+  VLOG(1) << "[job " << request.job_id() << " log " << request.log_id()
+          << "] Kill: "
+          << (message.ok() ? *message : message.status().ToString());
+  if (!message.ok()) return Answer(message.status(), response);
+  return Answer(absl::OkStatus(), response, *std::move(message));
+}
+
+grpc::Status ExecutorService::DoLog(const v1::LogRequest& request,
+                                    v1::LogResponse* response) {
+  if (absl::Status s = ValidateLogRequest(request); !s.ok()) {
+    return ToGrpcStatus(s);
+  }
+  absl::StatusOr<Executor::LogRead> read = executor_->ReadLog(
+      request.log_date_time(), request.log_id(), request.from_line_num());
+  if (!read.ok()) return Answer(read.status(), response);
+  response->set_code(kResponseCodeSuccess);
+  response->set_from_line_num(read->page.from_line_num);
+  response->set_to_line_num(read->page.to_line_num);
+  response->set_log_content(std::move(read->page.content));
+  response->set_is_end(read->is_end);
+  return grpc::Status::OK;
+}
+
+}  // namespace xxljob

@@ -17,10 +17,10 @@ class TempDir {
   TempDir() {
     static std::atomic<int> counter{0};
     const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    path_ = std::filesystem::path(::testing::TempDir()) /
-            ("xxl-" + std::to_string(::getpid()) + "-" +
-             std::to_string(counter++) + "-" +
-             (info != nullptr ? info->name() : "none"));
+    path_ =
+        std::filesystem::path(::testing::TempDir()) /
+        ("xxl-" + std::to_string(::getpid()) + "-" + std::to_string(counter++) +
+         "-" + (info != nullptr ? info->name() : "none"));
     std::filesystem::remove_all(path_);
     std::filesystem::create_directories(path_);
   }

@@ -164,8 +164,9 @@ TEST_F(ExecutorTest, DuplicateLogIdIsRefusedWhileQueuedOrRunning) {
 // SPEC §3.4, DISCARD_LATER.
 TEST_F(ExecutorTest, DiscardLaterRefusesOnlyWhenBusy) {
   auto executor = Start();
-  ASSERT_THAT(executor->Run(Make(1, 1, "probe", "0", BlockStrategy::kDiscardLater)),
-              IsOk());
+  ASSERT_THAT(
+      executor->Run(Make(1, 1, "probe", "0", BlockStrategy::kDiscardLater)),
+      IsOk());
   EXPECT_EQ(ResultOf(1).handle_code, 200);
 
   ASSERT_THAT(executor->Run(Make(1, 2, "probe", kForever)), IsOk());
@@ -257,11 +258,11 @@ TEST_F(ExecutorTest, KillByLogIdStopsOnlyThatRun) {
   EXPECT_EQ(ResultOf(2).handle_code, 200);
   EXPECT_THAT(probe_.started(), ElementsAre(1, 2));
 
-  EXPECT_THAT(executor->Kill(1, 99), StatusIs(absl::StatusCode::kNotFound,
-                                              HasSubstr("log id 99")));
+  EXPECT_THAT(executor->Kill(1, 99),
+              StatusIs(absl::StatusCode::kNotFound, HasSubstr("log id 99")));
   EXPECT_THAT(executor->Kill(42, 0), IsOk());  // No job thread: stopped.
-  EXPECT_THAT(executor->Kill(42, 7), StatusIs(absl::StatusCode::kNotFound,
-                                              HasSubstr("log id 7")));
+  EXPECT_THAT(executor->Kill(42, 7),
+              StatusIs(absl::StatusCode::kNotFound, HasSubstr("log id 7")));
 }
 
 // SPEC §3.7.
@@ -316,11 +317,10 @@ TEST_F(ExecutorTest, LongResultMessageIsTruncated) {
 
 TEST_F(ExecutorTest, HandlerResultSettersAndInvalidUtf8) {
   auto executor = Start();
-  ASSERT_THAT(registry_.Register("custom",
-                                 [](RunContext& ctx) {
-                                   ctx.SetResult(201, "odd\xff");
-                                 }),
-              IsOk());
+  ASSERT_THAT(
+      registry_.Register(
+          "custom", [](RunContext& ctx) { ctx.SetResult(201, "odd\xff"); }),
+      IsOk());
   ASSERT_THAT(executor->Run(Make(1, 1, "custom")), IsOk());
   RunResult r = ResultOf(1);
   EXPECT_EQ(r.handle_code, 201);
@@ -343,15 +343,14 @@ TEST_F(ExecutorTest, ShardValuesReachTheHandler) {
 // ends (handler change, idle reclaim, shutdown).
 TEST_F(ExecutorTest, InitAndDestroyFollowTheJobThread) {
   std::atomic<int> inits{0}, destroys{0};
-  ASSERT_THAT(registry_.Register(
-                  "lifecycle",
-                  JobHandler{[](RunContext&) {},
-                             [&] {
-                               ++inits;
-                               return absl::OkStatus();
-                             },
-                             [&] { ++destroys; }}),
-              IsOk());
+  ASSERT_THAT(
+      registry_.Register("lifecycle", JobHandler{[](RunContext&) {},
+                                                 [&] {
+                                                   ++inits;
+                                                   return absl::OkStatus();
+                                                 },
+                                                 [&] { ++destroys; }}),
+      IsOk());
   ExecutorOptions options;
   options.idle_timeout = absl::Milliseconds(50);
   auto executor = Start(options);
@@ -380,15 +379,16 @@ TEST_F(ExecutorTest, InitAndDestroyFollowTheJobThread) {
 
 TEST_F(ExecutorTest, FailedInitFailsTheRunAndIsRetried) {
   std::atomic<int> attempts{0};
-  ASSERT_THAT(registry_.Register(
-                  "flaky", JobHandler{[](RunContext&) {},
-                                      [&] {
-                                        return ++attempts == 1
-                                                   ? absl::InternalError("db down")
-                                                   : absl::OkStatus();
-                                      },
-                                      nullptr}),
-              IsOk());
+  ASSERT_THAT(
+      registry_.Register("flaky", JobHandler{[](RunContext&) {},
+                                             [&] {
+                                               return ++attempts == 1
+                                                          ? absl::InternalError(
+                                                                "db down")
+                                                          : absl::OkStatus();
+                                             },
+                                             nullptr}),
+      IsOk());
   auto executor = Start();
   ASSERT_THAT(executor->Run(Make(1, 1, "flaky")), IsOk());
   ASSERT_THAT(executor->Run(Make(1, 2, "flaky")), IsOk());
@@ -536,8 +536,8 @@ TEST_F(ExecutorTest, LogIsEndOnlyOnceTheRunHasFinished) {
   ASSERT_TRUE(probe_.WaitStarted(1));
   ASSERT_TRUE(Eventually([&] {
     auto read = executor->ReadLog(t.log_date_time, 1, 1);
-    return read.ok() && read->page.content.find("probe sleeping") !=
-                            std::string::npos;
+    return read.ok() &&
+           read->page.content.find("probe sleeping") != std::string::npos;
   }));
   auto running = executor->ReadLog(t.log_date_time, 1, 1);
   ASSERT_THAT(running, IsOk());
@@ -562,9 +562,9 @@ TEST_F(ExecutorTest, CreateFailsOnAnUnusableDataDirectory) {
                        HasSubstr("/dev/null/xxl")));
   options.log_path = dir_.path();
   options.max_running = 0;
-  EXPECT_THAT(Executor::Create(options, &registry_, &sink_),
-              StatusIs(absl::StatusCode::kInvalidArgument,
-                       HasSubstr("max_running")));
+  EXPECT_THAT(
+      Executor::Create(options, &registry_, &sink_),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("max_running")));
 }
 
 }  // namespace

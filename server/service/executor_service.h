@@ -1,0 +1,93 @@
+// The Executor gRPC service (SPEC §2): a thin adapter that checks the access
+// token, validates the request, calls the core and answers. Nothing here
+// decides job semantics; that is server/core/executor.h.
+#ifndef XXLJOB_SERVER_SERVICE_EXECUTOR_SERVICE_H_
+#define XXLJOB_SERVER_SERVICE_EXECUTOR_SERVICE_H_
+
+#include <chrono>
+#include <string>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
+#include "grpcpp/grpcpp.h"
+#include "server/core/executor.h"
+#include "xxljob/v1/executor.grpc.pb.h"
+
+namespace xxljob {
+
+// The version Beat reports. The build may pass the project version in.
+#ifdef XXLJOB_VERSION
+inline constexpr char kExecutorVersion[] = XXLJOB_VERSION;
+#else
+inline constexpr char kExecutorVersion[] = "0.1.0";  // CMake project VERSION.
+#endif
+
+// Serves Beat, IdleBeat, Run, Kill and Log with the callback API. Each
+// handler finishes before it returns: the core calls it makes never wait on
+// a running job, so no handler blocks a gRPC thread for long. Every call
+// first passes the access-token check (UNAUTHENTICATED), then validation
+// (INVALID_ARGUMENT); core statuses are mapped by grpc_status.h. No
+// exception escapes a handler: one becomes INTERNAL "internal error", with
+// the detail only in the server's log.
+//
+// TailLog is not implemented yet (a streaming reactor of its own comes in a
+// later task); the CallbackService base answers it with UNIMPLEMENTED.
+//
+// Thread-safe. Does not own the executor, which must outlive the service.
+class ExecutorService final : public v1::Executor::CallbackService {
+ public:
+  // `access_token` empty: calls need no token.
+  ExecutorService(Executor* executor, std::string app_name,
+                  std::string access_token);
+  ExecutorService(const ExecutorService&) = delete;
+  ExecutorService& operator=(const ExecutorService&) = delete;
+
+  // The advertised host:port Beat reports. Set once the server has bound its
+  // port (it is not known before); Beat answers "" until then.
+  void set_address(std::string address);
+
+  grpc::ServerUnaryReactor* Beat(grpc::CallbackServerContext* context,
+                                 const v1::BeatRequest* request,
+                                 v1::BeatResponse* response) override;
+  grpc::ServerUnaryReactor* IdleBeat(grpc::CallbackServerContext* context,
+                                     const v1::IdleBeatRequest* request,
+                                     v1::IdleBeatResponse* response) override;
+  grpc::ServerUnaryReactor* Run(grpc::CallbackServerContext* context,
+                                const v1::RunRequest* request,
+                                v1::RunResponse* response) override;
+  grpc::ServerUnaryReactor* Kill(grpc::CallbackServerContext* context,
+                                 const v1::KillRequest* request,
+                                 v1::KillResponse* response) override;
+  grpc::ServerUnaryReactor* Log(grpc::CallbackServerContext* context,
+                                const v1::LogRequest* request,
+                                v1::LogResponse* response) override;
+
+ private:
+  // The bodies, run after the token check; each returns what Finish() gets.
+  grpc::Status DoBeat(v1::BeatResponse* response);
+  grpc::Status DoIdleBeat(const v1::IdleBeatRequest& request,
+                          v1::IdleBeatResponse* response);
+  grpc::Status DoRun(const v1::RunRequest& request, v1::RunResponse* response);
+  grpc::Status DoKill(const v1::KillRequest& request,
+                      v1::KillResponse* response);
+  grpc::Status DoLog(const v1::LogRequest& request, v1::LogResponse* response);
+
+  // Checks the token, runs `body` and finishes the call with what it
+  // returns, turning an exception into INTERNAL.
+  template <typename Body>
+  grpc::ServerUnaryReactor* Serve(grpc::CallbackServerContext* context,
+                                  const char* method, Body body);
+
+  Executor* const executor_;
+  const std::string app_name_;
+  const std::string access_token_;
+  // Uptime is measured on the monotonic clock: wall-clock steps must not
+  // make it jump or go negative.
+  const std::chrono::steady_clock::time_point start_time_;
+  mutable absl::Mutex mu_;
+  std::string address_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace xxljob
+
+#endif  // XXLJOB_SERVER_SERVICE_EXECUTOR_SERVICE_H_
