@@ -16,15 +16,18 @@ void Demo(RunContext& ctx) {
 void Sharding(RunContext& ctx) {
   ctx.Logf("shardingJobHandler: shard index %d, shard total %d",
            ctx.shard_index(), ctx.shard_total());
-  ctx.Success(absl::StrCat("shard ", ctx.shard_index(), "/", ctx.shard_total()));
+  ctx.Success(
+      absl::StrCat("shard ", ctx.shard_index(), "/", ctx.shard_total()));
 }
 
 void Sleep(RunContext& ctx) {
   int64_t ms = 0;
   if (!absl::SimpleAtoi(absl::StripAsciiWhitespace(ctx.params()), &ms) ||
       ms < 0) {
-    ctx.Fail(absl::StrCat("sleepJobHandler: params must be milliseconds >= 0, "
-                          "got [", ctx.params(), "]"));
+    ctx.Fail(
+        absl::StrCat("sleepJobHandler: params must be milliseconds >= 0, "
+                     "got [",
+                     ctx.params(), "]"));
     return;
   }
   ctx.Logf("sleepJobHandler: sleeping %d ms", ms);

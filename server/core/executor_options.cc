@@ -18,7 +18,8 @@ absl::Status ValidateExecutorOptions(const ExecutorOptions& o) {
   if (o.worker_keepalive <= absl::ZeroDuration()) {
     return bad("worker_keepalive", "must be positive");
   }
-  if (o.log_page.max_lines < 1) return bad("log_page.max_lines", "must be >= 1");
+  if (o.log_page.max_lines < 1)
+    return bad("log_page.max_lines", "must be >= 1");
   if (o.log_page.max_bytes < 1024) {
     return bad("log_page.max_bytes", "must be >= 1024");
   }

@@ -38,7 +38,7 @@ void WorkerPool::WorkerLoop(std::list<std::thread>::iterator self) {
         mu_.AwaitWithTimeout(absl::Condition(&has_work), keepalive_);
     --idle_;
     if (!tasks_.empty()) {
-      absl::AnyInvocable<void() &&> task = std::move(tasks_.front());
+      absl::AnyInvocable<void()&&> task = std::move(tasks_.front());
       tasks_.pop_front();
       mu_.Unlock();
       std::move(task)();

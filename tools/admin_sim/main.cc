@@ -1,1 +1,205 @@
-int main() { return 0; }
+// xxl-admin-sim: a stand-in XXL-JOB admin for trying the executor without a
+// scheduler, and for integration tests. Serves xxljob.v1.Admin, prints
+// "xxl-admin-sim listening on HOST:PORT" and then one line per registration
+// and callback on stdout (flushed per line), optionally recording JSON lines.
+//
+//   xxl-admin-sim [--listen=127.0.0.1:8090] [--access_token=T]
+//                 [--refuse=none|code500|unavailable] [--record=FILE]
+//                 [--response_delay=2s] [--quiet]
+//   xxl-executor --admin_addresses=127.0.0.1:8090 ...
+//
+// The default listen address is loopback-only, since the simulator checks no
+// token unless given one, and port 8090 rather than 8080 (the real admin's
+// usual port, and every other dev server's) so both can run side by side.
+//
+// Exit codes: 0 after SIGTERM/SIGINT, 2 for bad flags or a failed start
+// (port in use, record file not writable).
+#include <pthread.h>
+#include <signal.h>
+
+#include <atomic>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <iostream>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/flags/usage_config.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
+#include "absl/strings/strip.h"
+#include "absl/time/time.h"
+#include "glog/logging.h"
+#include "tools/admin_sim/admin_simulator.h"
+
+// Flag names must not collide with glog's gflags (v, logtostderr, log_dir,
+// ...); glog is configured through GLOG_* environment variables instead.
+ABSL_FLAG(std::string, listen, "127.0.0.1:8090",
+          "host:port to listen on; port 0 picks a free port (printed on the "
+          "first line)");
+ABSL_FLAG(std::string, access_token, "",
+          "when set, calls without this xxl-job-access-token metadata get "
+          "UNAUTHENTICATED; empty: the XXL_JOB_ACCESS_TOKEN environment "
+          "variable, if set");
+ABSL_FLAG(std::string, refuse, "none",
+          "how to answer calls: none (accept), code500 (business refusal), "
+          "unavailable (gRPC UNAVAILABLE)");
+ABSL_FLAG(std::string, record, "",
+          "append every event to this file as a JSON line");
+ABSL_FLAG(absl::Duration, response_delay, absl::ZeroDuration(),
+          "answer each call this long after it arrives (to try client "
+          "deadlines)");
+ABSL_FLAG(bool, quiet, false,
+          "print only the listening line, not one line per event");
+
+namespace xxljob {
+namespace {
+
+constexpr int kExitBadConfig = 2;
+constexpr char kProgram[] = "xxl-admin-sim";
+
+// absl::ParseCommandLine() exits by itself, with code 1, on an unknown flag
+// or a bad value (and after --help). Our contract is 2 for bad flags and 0
+// for a usage request, so while it runs an atexit hook rewrites the code.
+std::atomic<int> g_exit_code_while_parsing{-1};
+
+void RewriteFlagParsingExit() {
+  const int code = g_exit_code_while_parsing.load();
+  if (code < 0) return;  // A normal exit, after parsing.
+  std::cout.flush();
+  std::fflush(nullptr);
+  std::_Exit(code);
+}
+
+bool AsksForUsage(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    absl::string_view arg = argv[i];
+    if (arg == "--") break;
+    if (!absl::ConsumePrefix(&arg, "--")) absl::ConsumePrefix(&arg, "-");
+    arg = arg.substr(0, arg.find('='));
+    for (absl::string_view usage :
+         {"help", "helpfull", "helpshort", "helppackage", "version",
+          "only_check_args"}) {
+      if (arg == usage) return true;
+    }
+  }
+  return false;
+}
+
+std::vector<char*> ParseFlags(int argc, char** argv) {
+  absl::SetProgramUsageMessage(
+      "A stand-in XXL-JOB admin: prints and records registrations and "
+      "callbacks.\nUsage: xxl-admin-sim [--flag=value ...]");
+  absl::FlagsUsageConfig usage;
+  // absl's default shows only flags of a file named after the program.
+  usage.contains_help_flags = [](absl::string_view file) {
+    return absl::EndsWith(file, "admin_sim/main.cc");
+  };
+  usage.contains_helpshort_flags = usage.contains_help_flags;
+  absl::SetFlagsUsageConfig(usage);
+  g_exit_code_while_parsing.store(AsksForUsage(argc, argv) ? 0
+                                                           : kExitBadConfig);
+  std::atexit(&RewriteFlagParsingExit);
+  std::vector<char*> args = absl::ParseCommandLine(argc, argv);
+  g_exit_code_while_parsing.store(-1);
+  return args;
+}
+
+// Fills `options` from the flags; INVALID_ARGUMENT names a bad one.
+absl::Status ReadOptions(AdminSimulatorOptions* options) {
+  options->name = kProgram;
+  options->listen = absl::GetFlag(FLAGS_listen);
+  options->access_token = absl::GetFlag(FLAGS_access_token);
+  if (options->access_token.empty()) {
+    // The environment keeps the token out of `ps` output.
+    if (const char* env = std::getenv("XXL_JOB_ACCESS_TOKEN")) {
+      options->access_token = env;
+    }
+  }
+  absl::StatusOr<AdminSimMode> mode =
+      ParseAdminSimMode(absl::GetFlag(FLAGS_refuse));
+  if (!mode.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--refuse: ", mode.status().message()));
+  }
+  options->mode = *mode;
+  options->record_path = absl::GetFlag(FLAGS_record);
+  options->response_delay = absl::GetFlag(FLAGS_response_delay);
+  if (options->response_delay < absl::ZeroDuration() ||
+      options->response_delay == absl::InfiniteDuration()) {
+    return absl::InvalidArgumentError(
+        "--response_delay must be a finite duration >= 0");
+  }
+  if (!absl::GetFlag(FLAGS_quiet)) options->out = &std::cout;
+  return absl::OkStatus();
+}
+
+void InitLogging(const char* argv0) {
+  // Logs go to stderr (stdout carries the events) unless glog was told
+  // otherwise through its environment.
+  if (std::getenv("GLOG_logtostderr") == nullptr &&
+      std::getenv("GLOG_log_dir") == nullptr) {
+    FLAGS_logtostderr = true;
+  }
+  google::InitGoogleLogging(argv0);
+}
+
+int Main(int argc, char** argv) {
+  std::vector<char*> args = ParseFlags(argc, argv);
+  if (args.size() > 1) {
+    std::cerr << kProgram << ": unexpected argument \"" << args[1]
+              << "\" (flags are --name=value; see --help)\n";
+    return kExitBadConfig;
+  }
+  AdminSimulatorOptions options;
+  if (absl::Status s = ReadOptions(&options); !s.ok()) {
+    std::cerr << kProgram << ": " << s.message() << " (see --help)\n";
+    return kExitBadConfig;
+  }
+  InitLogging(argv[0]);
+
+  // Blocked before any thread starts (gRPC's included), so every thread
+  // inherits the mask and only the sigwait thread below receives them.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  absl::StatusOr<std::unique_ptr<AdminSimulator>> sim =
+      AdminSimulator::Start(options);
+  if (!sim.ok()) {
+    std::cerr << kProgram << ": cannot start: " << sim.status().message()
+              << "\n";
+    return kExitBadConfig;
+  }
+  if (options.out == nullptr) {
+    // Quiet: the simulator prints nothing, but scripts still need the port.
+    std::cout << kProgram << " listening on " << (*sim)->address() << std::endl;
+  }
+
+  int received = 0;
+  std::thread signal_thread([&signals, &received] {
+    while (sigwait(&signals, &received) != 0) {
+    }
+  });
+  // The main thread has nothing else to do: waiting for the signal thread
+  // is waiting for the signal.
+  signal_thread.join();
+  LOG(INFO) << "received " << strsignal(received) << ": shutting down";
+  (*sim)->Shutdown();
+  return 0;
+}
+
+}  // namespace
+}  // namespace xxljob
+
+int main(int argc, char** argv) { return xxljob::Main(argc, argv); }
