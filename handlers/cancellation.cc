@@ -14,12 +14,33 @@ bool Cancellation::Cancel(std::string reason) {
   if (killed_ || absl::Now() >= deadline_) return false;
   killed_ = true;
   reason_ = std::move(reason);
+  // Under the lock, so RemoveCallback can promise the callback is not
+  // running once it returns.
+  for (const auto& entry : callbacks_) entry.second();
   return true;
 }
 
-bool Cancellation::cancelled() const {
-  return cause() != CancelCause::kNone;
+Cancellation::CallbackId Cancellation::AddCallback(
+    std::function<void()> callback) const {
+  absl::MutexLock lock(&mu_);
+  const CallbackId id = next_callback_id_++;
+  if (killed_) {
+    callback();
+  } else {
+    callbacks_.emplace_back(id, std::move(callback));
+  }
+  return id;
 }
+
+void Cancellation::RemoveCallback(CallbackId id) const {
+  absl::MutexLock lock(&mu_);
+  callbacks_.erase(
+      std::remove_if(callbacks_.begin(), callbacks_.end(),
+                     [id](const auto& entry) { return entry.first == id; }),
+      callbacks_.end());
+}
+
+bool Cancellation::cancelled() const { return cause() != CancelCause::kNone; }
 
 bool Cancellation::WaitFor(absl::Duration timeout) const {
   const absl::Time until = std::min(deadline_, absl::Now() + timeout);

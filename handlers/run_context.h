@@ -27,6 +27,24 @@ class RunLogSink {
   virtual ~RunLogSink() = default;
   // Appends `message` as one line (embedded newlines start new lines).
   virtual void Log(absl::string_view message) = 0;
+
+  // Appends raw program output (a script's stdout and stderr) as it arrives,
+  // in chunks cut anywhere. Complete lines go out at once; a trailing
+  // partial line is held until its newline, FlushOutput(), or until it
+  // reaches kMaxHeldOutputBytes (then it is written as a line of its own),
+  // so memory stays bounded whatever the program prints. This default turns
+  // lines into Log() calls (so they are timestamped); a sink that can append
+  // untouched output (the run log writer) overrides both methods.
+  virtual void Output(absl::string_view chunk);
+  // Writes a held partial line of Output(), if any. Callers call it when the
+  // output ends.
+  virtual void FlushOutput();
+
+  static constexpr size_t kMaxHeldOutputBytes = 16 * 1024;
+
+ private:
+  absl::Mutex output_mu_;
+  std::string held_output_ ABSL_GUARDED_BY(output_mu_);
 };
 
 // What a handler is asked to do in one run.
@@ -65,6 +83,12 @@ class RunContext {
     log_->Log(absl::StrFormat(format, args...));
   }
 
+  // Appends raw program output to the run's log (see RunLogSink::Output):
+  // no timestamps, lines as the program printed them. FlushOutput() ends a
+  // last line printed without its newline.
+  void WriteOutput(absl::string_view chunk) { log_->Output(chunk); }
+  void FlushOutput() { log_->FlushOutput(); }
+
   // True once the run was killed or passed its timeout. Long-running handlers
   // check it and return promptly.
   bool cancelled() const { return cancellation_->cancelled(); }
@@ -75,6 +99,9 @@ class RunContext {
   }
   // The run's deadline; InfiniteFuture() when it has no timeout.
   absl::Time deadline() const { return cancellation_->deadline(); }
+  // For waits that can't go through SleepFor (poll() on a child process):
+  // register a wake-up callback there and bound the wait by deadline().
+  const Cancellation& cancellation() const { return *cancellation_; }
 
   // Result setters. The last call wins; a handler that sets nothing and
   // returns normally succeeds. Throwing from execute fails the run with the

@@ -19,6 +19,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "glog/logging.h"
+#include "handlers/script_handler.h"
 #include "server/core/job_thread.h"
 #include "server/core/utf8.h"
 #include "server/core/worker_pool.h"
@@ -60,6 +61,18 @@ std::string LogPrefix(const Trigger& t) {
   return absl::StrCat("[job ", t.job_id, " log ", t.log_id, "] ");
 }
 
+// Null unless scripts are enabled: a disabled executor never becomes a
+// subreaper nor touches <log_path>/glue.
+std::shared_ptr<const ScriptEngine> NewScriptEngine(
+    const ExecutorOptions& options) {
+  if (!options.enable_scripts) return nullptr;
+  ProcessRunnerOptions runner;
+  runner.kill_grace = options.script_kill_grace;
+  return std::make_shared<const ScriptEngine>(
+      ScriptEngineOptions{options.log_path + "/glue", ""},
+      NewProcessRunner(runner));
+}
+
 }  // namespace
 
 class Executor::Impl {
@@ -69,6 +82,7 @@ class Executor::Impl {
       : options_(std::move(options)),
         registry_(registry),
         sink_(sink),
+        scripts_(NewScriptEngine(options_)),
         pool_(options_.max_running, options_.worker_keepalive) {
     janitor_ = std::thread([this] { JanitorLoop(); });
   }
@@ -142,6 +156,8 @@ class Executor::Impl {
   const ExecutorOptions options_;
   const HandlerRegistry* const registry_;
   ResultSink* const sink_;
+  // Runs glue jobs; null unless options_.enable_scripts.
+  const std::shared_ptr<const ScriptEngine> scripts_;
   mutable std::array<Shard, kShards> shards_;
   mutable std::array<LogIdShard, kShards> log_ids_;
   std::atomic<int64_t> job_threads_{0};
@@ -182,8 +198,17 @@ absl::StatusOr<HandlerPtr> Executor::Impl::ResolveHandler(
         return absl::FailedPreconditionError(
             "script jobs are disabled on this executor");
       }
-      return absl::UnimplementedError(absl::StrCat(
-          GlueTypeName(t.glue_type), " jobs are not supported yet"));
+      const ScriptLanguage* language =
+          FindScriptLanguage(GlueTypeName(t.glue_type));
+      if (language == nullptr) {
+        return absl::UnimplementedError(absl::StrCat(
+            GlueTypeName(t.glue_type), " is not supported by this executor"));
+      }
+      // One handler per trigger: the job thread compares HandlerKeys, not
+      // handlers, and the script file is written only for a new version.
+      return HandlerPtr(NewScriptHandler(
+          scripts_,
+          ScriptVersion{t.job_id, language, t.glue_updatetime, t.glue_source}));
   }
 }
 
@@ -208,11 +233,11 @@ absl::Status Executor::Impl::Run(Trigger trigger) {
     if (it == shard.jobs.end()) {
       if (job_threads_.fetch_add(1) >= options_.max_job_threads) {
         job_threads_.fetch_sub(1);
-        LOG_EVERY_N(WARNING, 100) << "job thread bound reached ("
-                                  << options_.max_job_threads << ")";
-        return absl::ResourceExhaustedError(absl::StrCat(
-            "too many job threads: ", options_.max_job_threads,
-            " are alive (max_job_threads)"));
+        LOG_EVERY_N(WARNING, 100)
+            << "job thread bound reached (" << options_.max_job_threads << ")";
+        return absl::ResourceExhaustedError(
+            absl::StrCat("too many job threads: ", options_.max_job_threads,
+                         " are alive (max_job_threads)"));
       }
       it = shard.jobs
                .emplace(trigger.job_id,
@@ -229,8 +254,7 @@ absl::Status Executor::Impl::Run(Trigger trigger) {
   const char* reason = nullptr;
   absl::Status status =
       AdmitLocked(*job, QueuedRun{std::move(trigger), *std::move(handler)},
-                  &discarded,
-                  &reason);
+                  &discarded, &reason);
   if (status.ok()) {
     std::move(release).Cancel();
     if (!job->scheduled) {
@@ -331,8 +355,8 @@ absl::StatusOr<std::string> Executor::Impl::Kill(int64_t job_id,
   }
   const size_t queued = discarded.size();
   ReportNotExecuted(std::move(discarded), kReasonKill);
-  return absl::StrCat("kill requested: ", running ? 1 : 0, " running, ",
-                      queued, " queued");
+  return absl::StrCat("kill requested: ", running ? 1 : 0, " running, ", queued,
+                      " queued");
 }
 
 // ---------------------------------------------------------------- execution
@@ -353,9 +377,9 @@ void Executor::Impl::Work(const std::shared_ptr<JobThread>& job) {
       queued_.fetch_sub(1);
       // The timeout counts from the start of execution, not of queueing.
       const absl::Duration timeout = run.trigger.timeout;
-      cancel = std::make_shared<Cancellation>(
-          timeout > absl::ZeroDuration() ? absl::Now() + timeout
-                                         : absl::InfiniteFuture());
+      cancel = std::make_shared<Cancellation>(timeout > absl::ZeroDuration()
+                                                  ? absl::Now() + timeout
+                                                  : absl::InfiniteFuture());
       job->running_log_id = run.trigger.log_id;
       job->running_cancel = cancel;
       running_.fetch_add(1);
@@ -380,13 +404,14 @@ RunResult Executor::Impl::Execute(JobThread& job, const QueuedRun& run,
   absl::StatusOr<std::unique_ptr<RunLogWriter>> writer =
       RunLogWriter::Open(options_.log_path, t.log_date_time, t.log_id);
   if (!writer.ok()) {
-    LOG_EVERY_N(ERROR, 100) << LogPrefix(t)
-                            << "cannot open run log: " << writer.status();
+    LOG_EVERY_N(ERROR, 100)
+        << LogPrefix(t) << "cannot open run log: " << writer.status();
   }
   RunLogSink& log = writer.ok() ? static_cast<RunLogSink&>(**writer) : null_log;
-  log.Log(absl::StrCat("----------- xxl-executor job execute start "
-                       "-----------\n----------- Param: ",
-                       t.params));
+  log.Log(
+      absl::StrCat("----------- xxl-executor job execute start "
+                   "-----------\n----------- Param: ",
+                   t.params));
   VLOG(1) << LogPrefix(t) << "start";
 
   int code = kHandleCodeSuccess;
@@ -395,9 +420,9 @@ RunResult Executor::Impl::Execute(JobThread& job, const QueuedRun& run,
     code = kHandleCodeFail;
     msg = absl::StrCat("job handler init failed: ", init.message());
   } else {
-    RunContext ctx(RunInfo{t.job_id, t.log_id, t.params, t.shard_index,
-                           t.shard_total},
-                   &log, &cancel);
+    RunContext ctx(
+        RunInfo{t.job_id, t.log_id, t.params, t.shard_index, t.shard_total},
+        &log, &cancel);
     try {
       run.handler->execute(ctx);
       code = ctx.handle_code();
@@ -424,9 +449,10 @@ RunResult Executor::Impl::Execute(JobThread& job, const QueuedRun& run,
     }
   }
   msg = SanitizeUtf8(TruncateUtf8(msg, kMaxHandleMsgChars));
-  log.Log(absl::StrCat("----------- xxl-executor job execute end(finish) "
-                       "-----------\n----------- Result: handleCode=",
-                       code, ", handleMsg = ", msg));
+  log.Log(
+      absl::StrCat("----------- xxl-executor job execute end(finish) "
+                   "-----------\n----------- Result: handleCode=",
+                   code, ", handleMsg = ", msg));
   VLOG(1) << LogPrefix(t) << "end " << code;
   return RunResult{t.job_id, t.log_id, t.log_date_time, code, std::move(msg)};
 }
@@ -458,10 +484,12 @@ absl::Status Executor::Impl::PrepareHandler(JobThread& job,
 }
 
 void Executor::Impl::Finish(const RunResult& result) {
-  // The log is complete before the run stops counting as active, so a Log
-  // call that sees it inactive also sees its last line.
-  ReleaseLogId(result.log_id);
+  // Reported before the log id is freed: a retry of the same trigger is
+  // refused as a repeat until the sink has the result, so the journal never
+  // pairs this result with the retry. The log is complete by now, so a Log
+  // call that sees the run inactive also sees its last line.
   sink_->Finished(result);
+  ReleaseLogId(result.log_id);
 }
 
 void Executor::Impl::ReportNotExecuted(std::vector<QueuedRun> runs,
@@ -613,8 +641,7 @@ void Executor::Impl::JanitorLoop() {
       options_.idle_timeout / 4, absl::Milliseconds(10), absl::Seconds(1));
   absl::Time next_retention = absl::Now() + absl::Hours(24);
   absl::MutexLock lock(&janitor_mu_);
-  while (!janitor_mu_.AwaitWithTimeout(absl::Condition(&stop_janitor_),
-                                       tick)) {
+  while (!janitor_mu_.AwaitWithTimeout(absl::Condition(&stop_janitor_), tick)) {
     janitor_mu_.Unlock();
     const absl::Time now = absl::Now();
     ReclaimIdle(now);
@@ -660,8 +687,8 @@ absl::StatusOr<std::unique_ptr<Executor>> Executor::Create(
   }
   // Prove the directory is writable now rather than at the first run.
   const std::string probe = options.log_path + "/.write-probe";
-  const int fd = ::open(probe.c_str(), O_CREAT | O_WRONLY | O_TRUNC | O_CLOEXEC,
-                        0644);
+  const int fd =
+      ::open(probe.c_str(), O_CREAT | O_WRONLY | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) {
     return absl::FailedPreconditionError(
         absl::StrCat("data directory ", options.log_path,
@@ -671,8 +698,8 @@ absl::StatusOr<std::unique_ptr<Executor>> Executor::Create(
   ::unlink(probe.c_str());
   RemoveExpiredLogDirs(options.log_path, options.log_retention_days,
                        absl::Now());
-  return std::unique_ptr<Executor>(new Executor(
-      std::make_unique<Impl>(std::move(options), registry, sink)));
+  return std::unique_ptr<Executor>(
+      new Executor(std::make_unique<Impl>(std::move(options), registry, sink)));
 }
 
 Executor::Executor(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}

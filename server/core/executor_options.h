@@ -34,7 +34,13 @@ struct ExecutorOptions {
   // Page caps of Log.
   LogPageLimits log_page;
   // Glue (script) jobs are remote code execution by design: off by default.
+  // Scripts are kept in <log_path>/glue.
   bool enable_scripts = false;
+  // A stopped script (kill, timeout, cover-early, handler change, shutdown)
+  // gets SIGTERM, and its remaining processes SIGKILL this much later: time
+  // for a trap handler to clean up, short enough for a prompt kill. Negative
+  // counts as zero.
+  absl::Duration script_kill_grace = absl::Seconds(2);
 };
 
 // OK, or INVALID_ARGUMENT naming the first bad field.

@@ -1,0 +1,686 @@
+// Outbox: the record codec, replay with tail repair, appends that never leave
+// a torn record behind, and compaction by rewrite-and-rename.
+#include "server/core/outbox.h"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <system_error>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "glog/logging.h"
+
+namespace xxljob {
+namespace {
+
+constexpr absl::string_view kMagic = "XXLOBX01";
+constexpr absl::string_view kFileName = "outbox.log";
+constexpr size_t kHeaderBytes = 9;  // crc:u32 length:u32 type:u8
+// A longer length field is corruption: the largest real record is a RESULT
+// with a kMaxHandleMsgChars message of 4-byte UTF-8 characters.
+constexpr uint32_t kMaxPayloadBytes = 4 * 1024 * 1024;
+constexpr size_t kMaxIdsPerDelivered = 8192;
+constexpr size_t kReadChunkBytes = 1024 * 1024;
+constexpr size_t kAcceptedBytes = 24;
+constexpr size_t kResultFixedBytes = 36;
+
+enum RecordType : uint8_t { kAccepted = 1, kResult = 2, kDelivered = 3 };
+
+// CRC-32C (Castagnoli), reflected, table-driven. Hand-written because this
+// abseil has no absl::crc32c.
+constexpr std::array<uint32_t, 256> MakeCrcTable() {
+  std::array<uint32_t, 256> table{};
+  for (uint32_t i = 0; i < 256; ++i) {
+    uint32_t c = i;
+    for (int k = 0; k < 8; ++k) c = (c & 1) ? (c >> 1) ^ 0x82F63B78u : c >> 1;
+    table[i] = c;
+  }
+  return table;
+}
+constexpr std::array<uint32_t, 256> kCrcTable = MakeCrcTable();
+
+uint32_t Crc32c(absl::string_view data) {
+  uint32_t crc = 0xFFFFFFFFu;
+  for (unsigned char c : data) crc = kCrcTable[(crc ^ c) & 0xFF] ^ (crc >> 8);
+  return crc ^ 0xFFFFFFFFu;
+}
+
+void PutU32(std::string* out, uint32_t v) {
+  for (int i = 0; i < 4; ++i) out->push_back(static_cast<char>(v >> (8 * i)));
+}
+void PutU64(std::string* out, uint64_t v) {
+  for (int i = 0; i < 8; ++i) out->push_back(static_cast<char>(v >> (8 * i)));
+}
+uint32_t GetU32(const char* p) {
+  uint32_t v = 0;
+  for (int i = 3; i >= 0; --i) v = (v << 8) | static_cast<unsigned char>(p[i]);
+  return v;
+}
+uint64_t GetU64(const char* p) {
+  uint64_t v = 0;
+  for (int i = 7; i >= 0; --i) v = (v << 8) | static_cast<unsigned char>(p[i]);
+  return v;
+}
+
+// Frames `payload` as a record: header, then payload.
+std::string EncodeRecord(RecordType type, absl::string_view payload) {
+  std::string record(4, '\0');
+  record.reserve(kHeaderBytes + payload.size());
+  PutU32(&record, static_cast<uint32_t>(payload.size()));
+  record.push_back(static_cast<char>(type));
+  record.append(payload.data(), payload.size());
+  const uint32_t crc = Crc32c(absl::string_view(record).substr(4));
+  for (int i = 0; i < 4; ++i) record[i] = static_cast<char>(crc >> (8 * i));
+  return record;
+}
+
+std::string EncodeAccepted(int64_t job_id, int64_t log_id,
+                           int64_t log_date_time) {
+  std::string p;
+  PutU64(&p, job_id);
+  PutU64(&p, log_id);
+  PutU64(&p, log_date_time);
+  return EncodeRecord(kAccepted, p);
+}
+
+std::string EncodeResult(uint64_t id, const RunResult& r) {
+  std::string p;
+  p.reserve(kResultFixedBytes + r.handle_msg.size());
+  PutU64(&p, id);
+  PutU64(&p, r.job_id);
+  PutU64(&p, r.log_id);
+  PutU64(&p, r.log_date_time);
+  PutU32(&p, static_cast<uint32_t>(r.handle_code));
+  p.append(r.handle_msg);
+  return EncodeRecord(kResult, p);
+}
+
+bool DecodeResult(absl::string_view p, PendingResult* out) {
+  if (p.size() < kResultFixedBytes) return false;
+  out->id = GetU64(p.data());
+  out->result.job_id = static_cast<int64_t>(GetU64(p.data() + 8));
+  out->result.log_id = static_cast<int64_t>(GetU64(p.data() + 16));
+  out->result.log_date_time = static_cast<int64_t>(GetU64(p.data() + 24));
+  out->result.handle_code = static_cast<int32_t>(GetU32(p.data() + 32));
+  out->result.handle_msg = std::string(p.substr(kResultFixedBytes));
+  return out->id > 0;
+}
+
+// Checks a whole record read back from the file; on success points `type`
+// and `payload` into it.
+bool ParseRecord(absl::string_view rec, uint8_t* type,
+                 absl::string_view* payload) {
+  if (rec.size() < kHeaderBytes) return false;
+  const uint32_t length = GetU32(rec.data() + 4);
+  if (length != rec.size() - kHeaderBytes) return false;
+  if (GetU32(rec.data()) != Crc32c(rec.substr(4))) return false;
+  *type = static_cast<uint8_t>(rec[8]);
+  *payload = rec.substr(kHeaderBytes);
+  return true;
+}
+
+absl::Status WriteAll(int fd, absl::string_view data, int64_t offset,
+                      const std::string& path) {
+  while (!data.empty()) {
+    const ssize_t n = pwrite(fd, data.data(), data.size(), offset);
+    if (n < 0 && errno == EINTR) continue;
+    // A regular file never takes 0 bytes of a non-empty write; don't spin.
+    if (n <= 0)
+      return absl::ErrnoToStatus(n < 0 ? errno : EIO, "write " + path);
+    data.remove_prefix(n);
+    offset += n;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ReadAll(int fd, char* buf, size_t size, int64_t offset,
+                     const std::string& path) {
+  while (size > 0) {
+    const ssize_t n = pread(fd, buf, size, offset);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return absl::ErrnoToStatus(errno, "read " + path);
+    if (n == 0) return absl::DataLossError(absl::StrCat("short read ", path));
+    buf += n;
+    size -= n;
+    offset += n;
+  }
+  return absl::OkStatus();
+}
+
+// Makes a rename or a new file in `dir` durable.
+absl::Status SyncDir(const std::string& dir) {
+  const int fd = open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return absl::ErrnoToStatus(errno, "open " + dir);
+  const int rc = fsync(fd);
+  const int err = errno;
+  close(fd);
+  return rc == 0 ? absl::OkStatus() : absl::ErrnoToStatus(err, "fsync " + dir);
+}
+
+}  // namespace
+
+// Reads records in order from a byte offset with a chunked buffer, so a big
+// file is not loaded whole.
+class Outbox::Replayer {
+ public:
+  enum class Next { kRecord, kEnd, kBad };
+
+  Replayer(int fd, std::string path, int64_t size, int64_t start)
+      : fd_(fd), path_(std::move(path)), size_(size), pos_(start) {}
+
+  // kRecord: `record` views the whole record (valid until the next call)
+  // and pos() has moved past it. kEnd: clean end of file. kBad: the record
+  // at pos() is torn or corrupt; `torn` says whether it looks like a write
+  // cut short at the end of the file.
+  absl::StatusOr<Next> Read(absl::string_view* record, bool* torn) {
+    const int64_t remaining = size_ - pos_;
+    if (remaining == 0) return Next::kEnd;
+    *torn = true;
+    if (remaining < static_cast<int64_t>(kHeaderBytes)) return Next::kBad;
+    absl::Status s = Fill(kHeaderBytes);
+    if (!s.ok()) return s;
+    const uint32_t length = GetU32(Data() + 4);
+    if (length > kMaxPayloadBytes) {
+      *torn = false;
+      return Next::kBad;
+    }
+    const size_t total = kHeaderBytes + length;
+    if (static_cast<int64_t>(total) > remaining) return Next::kBad;
+    if (s = Fill(total); !s.ok()) return s;
+    *record = absl::string_view(Data(), total);
+    uint8_t type;
+    absl::string_view payload;
+    if (!ParseRecord(*record, &type, &payload)) {
+      // A complete record with a bad CRC at the very end can be pages that
+      // never reached the disk before power loss.
+      *torn = static_cast<int64_t>(total) == remaining;
+      return Next::kBad;
+    }
+    pos_ += total;
+    return Next::kRecord;
+  }
+
+  int64_t pos() const { return pos_; }
+
+  // True if every byte from pos() to the end is zero: a tail the file
+  // system extended but never wrote (power loss), not corruption.
+  absl::StatusOr<bool> RestIsZero() {
+    std::string buf(kReadChunkBytes, '\0');
+    for (int64_t off = pos_; off < size_;) {
+      const size_t n = std::min<int64_t>(buf.size(), size_ - off);
+      absl::Status s = ReadAll(fd_, buf.data(), n, off, path_);
+      if (!s.ok()) return s;
+      if (std::any_of(buf.begin(), buf.begin() + n,
+                      [](char c) { return c != 0; })) {
+        return false;
+      }
+      off += n;
+    }
+    return true;
+  }
+
+ private:
+  const char* Data() const { return buf_.data() + (pos_ - buf_start_); }
+
+  // Makes [pos_, pos_ + n) available in buf_. REQUIRES: pos_ + n <= size_.
+  absl::Status Fill(size_t n) {
+    const int64_t have = buf_start_ + static_cast<int64_t>(buf_.size());
+    if (pos_ >= buf_start_ && pos_ + static_cast<int64_t>(n) <= have) {
+      return absl::OkStatus();
+    }
+    const size_t want =
+        std::min<int64_t>(std::max(n, kReadChunkBytes), size_ - pos_);
+    buf_.resize(want);
+    buf_start_ = pos_;
+    return ReadAll(fd_, buf_.data(), want, pos_, path_);
+  }
+
+  const int fd_;
+  const std::string path_;
+  const int64_t size_;
+  int64_t pos_;
+  std::string buf_;
+  int64_t buf_start_ = 0;
+};
+
+std::string OutboxDir(absl::string_view log_path) {
+  if (!log_path.empty() && log_path.back() == '/') log_path.remove_suffix(1);
+  return absl::StrCat(log_path, "/outbox");
+}
+
+const char* SyncModeName(SyncMode mode) {
+  switch (mode) {
+    case SyncMode::kNone:
+      return "none";
+    case SyncMode::kGroup:
+      return "group";
+    case SyncMode::kEveryRecord:
+      return "every-record";
+  }
+  return "?";
+}
+
+Outbox::Outbox(OutboxOptions options, int lock_fd)
+    : options_(std::move(options)),
+      path_(absl::StrCat(options_.dir, "/", kFileName)),
+      lock_fd_(lock_fd) {}
+
+Outbox::~Outbox() {
+  absl::MutexLock lock(&mu_);
+  if (fd_ >= 0) close(fd_);
+  // Closing the lock file releases the flock.
+  close(lock_fd_);
+}
+
+absl::StatusOr<std::unique_ptr<Outbox>> Outbox::Open(OutboxOptions options) {
+  if (options.dir.empty()) {
+    return absl::InvalidArgumentError("outbox dir must not be empty");
+  }
+  const absl::Time start = absl::Now();
+  std::error_code ec;
+  std::filesystem::create_directories(options.dir, ec);
+  if (ec) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "can't create outbox dir ", options.dir, ": ", ec.message()));
+  }
+  const std::string lock_path = options.dir + "/LOCK";
+  const int lock_fd =
+      open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (lock_fd < 0) return absl::ErrnoToStatus(errno, "open " + lock_path);
+  if (flock(lock_fd, LOCK_EX | LOCK_NB) != 0) {
+    const int err = errno;
+    close(lock_fd);
+    if (err == EWOULDBLOCK) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "outbox ", options.dir, " is in use by another executor"));
+    }
+    return absl::ErrnoToStatus(err, "flock " + lock_path);
+  }
+  std::unique_ptr<Outbox> outbox(new Outbox(std::move(options), lock_fd));
+  absl::Status s;
+  {
+    absl::MutexLock lock(&outbox->mu_);
+    s = outbox->RecoverLocked();
+  }
+  if (!s.ok()) return s;
+  Recovery& r = outbox->recovery_;
+  r.elapsed = absl::Now() - start;
+  LOG(INFO) << "outbox " << outbox->path_ << ": " << r.pending
+            << " results pending (" << r.orphans
+            << " from runs interrupted by a restart), " << r.records
+            << " records replayed in " << r.elapsed;
+  return outbox;
+}
+
+absl::Status Outbox::RecoverLocked() {
+  fd_ = open(path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd_ < 0) return absl::ErrnoToStatus(errno, "open " + path_);
+  // A compaction cut short by a crash; the old file is still the truth.
+  unlink((path_ + ".compact").c_str());
+  absl::Status s = ReplayLocked();
+  if (!s.ok()) return s;
+  ConvertOrphansLocked();
+  MaybeCompactLocked();
+  compactions_ = 0;
+  // Make the repaired tail and the converted orphans durable once.
+  if (fdatasync(fd_) != 0) PLOG(WARNING) << "fdatasync " << path_;
+  unsynced_ = false;
+  recovery_.pending = static_cast<int64_t>(pending_.size());
+  return absl::OkStatus();
+}
+
+absl::Status Outbox::ReplayLocked() {
+  struct stat st;
+  if (fstat(fd_, &st) != 0) return absl::ErrnoToStatus(errno, "fstat " + path_);
+  const int64_t size = st.st_size;
+  std::string head(std::min<int64_t>(size, kMagic.size()), '\0');
+  absl::Status s = ReadAll(fd_, head.data(), head.size(), 0, path_);
+  if (!s.ok()) return s;
+  if (size < static_cast<int64_t>(kMagic.size()) &&
+      kMagic.substr(0, head.size()) == head) {
+    // New, or a creation cut short: start the file afresh.
+    if (ftruncate(fd_, 0) != 0)
+      return absl::ErrnoToStatus(errno, "truncate " + path_);
+    s = WriteAll(fd_, kMagic, 0, path_);
+    if (s.ok() && fdatasync(fd_) != 0)
+      s = absl::ErrnoToStatus(errno, "fdatasync " + path_);
+    if (s.ok()) s = SyncDir(options_.dir);
+    end_ = kMagic.size();
+    return s;
+  }
+  if (head != kMagic) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(path_, " is not an outbox file (bad magic)"));
+  }
+  Replayer replayer(fd_, path_, size, kMagic.size());
+  absl::string_view rec;
+  bool torn = false;
+  while (true) {
+    absl::StatusOr<Replayer::Next> next = replayer.Read(&rec, &torn);
+    if (!next.ok()) return next.status();
+    if (*next != Replayer::Next::kRecord) break;
+    const int64_t offset = replayer.pos() - static_cast<int64_t>(rec.size());
+    const uint8_t type = static_cast<uint8_t>(rec[8]);
+    const absl::string_view p = rec.substr(kHeaderBytes);
+    PendingResult r;
+    if (type == kAccepted && p.size() == kAcceptedBytes) {
+      accepted_[static_cast<int64_t>(GetU64(p.data() + 8))] = {
+          static_cast<int64_t>(GetU64(p.data())),
+          static_cast<int64_t>(GetU64(p.data() + 16))};
+    } else if (type == kResult && DecodeResult(p, &r)) {
+      accepted_.erase(r.result.log_id);
+      pending_[r.id] = {offset, static_cast<uint32_t>(rec.size())};
+      last_id_ = std::max(last_id_, r.id);
+    } else if (type == kDelivered && !p.empty() && p.size() % 8 == 0) {
+      for (size_t i = 0; i < p.size(); i += 8)
+        pending_.erase(GetU64(p.data() + i));
+    } else {
+      // A record we can't interpret despite a good CRC (a newer format?).
+      torn = false;
+      break;
+    }
+    ++records_;
+  }
+  end_ = replayer.pos();
+  recovery_.records = records_;
+  recovery_.discarded_bytes = size - end_;
+  if (end_ == size) return absl::OkStatus();
+  if (!torn) {
+    absl::StatusOr<bool> zero = replayer.RestIsZero();
+    if (!zero.ok()) return zero.status();
+    torn = *zero;
+  }
+  if (torn) {
+    LOG(WARNING) << "outbox " << path_ << ": torn record at offset " << end_
+                 << " (a crash mid-write); dropping its "
+                 << recovery_.discarded_bytes << " bytes, keeping the "
+                 << records_ << " records before it";
+  } else {
+    recovery_.corrupt = true;
+    const std::string keep =
+        absl::StrCat(path_, ".corrupt-", absl::ToUnixSeconds(absl::Now()));
+    LOG(ERROR) << "outbox " << path_ << " is corrupt at offset " << end_
+               << ": keeping the " << records_ << " records before it and "
+               << "dropping " << recovery_.discarded_bytes
+               << " bytes after it; the damaged file is kept as " << keep;
+    // A copy, not a link: the truncation below would cut a link too.
+    std::error_code ec;
+    std::filesystem::copy_file(path_, keep, ec);
+    if (ec) {
+      LOG(ERROR) << "can't keep a copy of the corrupt outbox as " << keep
+                 << ": " << ec.message();
+    }
+  }
+  if (ftruncate(fd_, end_) != 0)
+    return absl::ErrnoToStatus(errno, "truncate " + path_);
+  return absl::OkStatus();
+}
+
+void Outbox::ConvertOrphansLocked() {
+  std::vector<std::pair<int64_t, Accepted>> orphans(accepted_.begin(),
+                                                    accepted_.end());
+  std::sort(orphans.begin(), orphans.end(),
+            [](const auto& a, const auto& b) { return a.first < b.first; });
+  for (const auto& [log_id, a] : orphans) {
+    RunResult r{a.job_id, log_id, a.log_date_time, 500,
+                std::string(kRestartedBeforeFinishedMsg)};
+    absl::StatusOr<uint64_t> id = AppendResultLocked(r);
+    if (!id.ok()) {
+      // Keep it an orphan: the next Open converts it. Failing Open instead
+      // would stop every other pending result from being delivered.
+      accepted_[log_id] = a;
+      LOG(ERROR) << "[job " << a.job_id << " log " << log_id
+                 << "] can't journal the restarted run's result: "
+                 << id.status();
+      continue;
+    }
+    LOG(WARNING) << "[job " << a.job_id << " log " << log_id
+                 << "] was accepted but never finished before a restart; "
+                 << "reporting 500";
+    ++recovery_.orphans;
+  }
+}
+
+absl::StatusOr<int64_t> Outbox::AppendRecordLocked(const std::string& record) {
+  if (injected_error_ != 0) {
+    return absl::ErrnoToStatus(injected_error_, "write " + path_);
+  }
+  if (dirty_tail_) {
+    if (ftruncate(fd_, end_) != 0) {
+      return absl::ErrnoToStatus(errno, "truncate " + path_);
+    }
+    dirty_tail_ = false;
+  }
+  absl::Status s = WriteAll(fd_, record, end_, path_);
+  if (!s.ok()) {
+    // Part of the record may be in the file (a short write on a full disk).
+    // Cut it now, or before the next append, so no torn record ever sits
+    // between good ones.
+    if (ftruncate(fd_, end_) != 0) dirty_tail_ = true;
+    return s;
+  }
+  const int64_t offset = end_;
+  end_ += static_cast<int64_t>(record.size());
+  ++records_;
+  if (options_.sync_mode == SyncMode::kEveryRecord) {
+    // The record is in the kernel and will be replayed after a process
+    // crash, so it counts as appended; only its power-loss safety is in
+    // doubt, which is worth an error in the log but not a lost result.
+    if (fdatasync(fd_) != 0) {
+      PLOG_EVERY_N(ERROR, 100) << "fdatasync " << path_;
+    }
+  } else {
+    unsynced_ = true;
+  }
+  return offset;
+}
+
+absl::Status Outbox::AppendAccepted(int64_t job_id, int64_t log_id,
+                                    int64_t log_date_time) {
+  absl::MutexLock lock(&mu_);
+  absl::StatusOr<int64_t> offset =
+      AppendRecordLocked(EncodeAccepted(job_id, log_id, log_date_time));
+  if (!offset.ok()) return offset.status();
+  accepted_[log_id] = {job_id, log_date_time};
+  return absl::OkStatus();
+}
+
+absl::StatusOr<uint64_t> Outbox::AppendResult(const RunResult& result) {
+  absl::MutexLock lock(&mu_);
+  return AppendResultLocked(result);
+}
+
+absl::StatusOr<uint64_t> Outbox::AppendResultLocked(const RunResult& result) {
+  accepted_.erase(result.log_id);
+  const uint64_t id = last_id_ + 1;
+  const std::string record = EncodeResult(id, result);
+  absl::StatusOr<int64_t> offset = AppendRecordLocked(record);
+  if (!offset.ok()) return offset.status();
+  last_id_ = id;
+  pending_[id] = {*offset, static_cast<uint32_t>(record.size())};
+  return id;
+}
+
+absl::Status Outbox::AppendDelivered(absl::Span<const uint64_t> ids) {
+  absl::MutexLock lock(&mu_);
+  std::string payload;
+  absl::Status status;
+  auto flush = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (payload.empty()) return;
+    absl::StatusOr<int64_t> offset =
+        AppendRecordLocked(EncodeRecord(kDelivered, payload));
+    if (!offset.ok() && status.ok()) status = offset.status();
+    payload.clear();
+  };
+  for (uint64_t id : ids) {
+    if (pending_.erase(id) == 0) continue;
+    PutU64(&payload, id);
+    if (payload.size() >= kMaxIdsPerDelivered * 8) flush();
+  }
+  flush();
+  MaybeCompactLocked();
+  return status;
+}
+
+absl::Status Outbox::Sync() {
+  absl::MutexLock lock(&mu_);
+  if (options_.sync_mode != SyncMode::kGroup || !unsynced_) {
+    return absl::OkStatus();
+  }
+  if (fdatasync(fd_) != 0)
+    return absl::ErrnoToStatus(errno, "fdatasync " + path_);
+  unsynced_ = false;
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<PendingResult>> Outbox::ReadPending(
+    uint64_t after_id, size_t max_count, size_t max_bytes) {
+  absl::MutexLock lock(&mu_);
+  std::vector<PendingResult> out;
+  size_t bytes = 0;
+  std::string buf;
+  for (auto it = pending_.upper_bound(after_id);
+       it != pending_.end() && out.size() < max_count && bytes < max_bytes;) {
+    buf.resize(it->second.size);
+    absl::Status s =
+        ReadAll(fd_, buf.data(), buf.size(), it->second.offset, path_);
+    if (!s.ok()) return s;
+    uint8_t type = 0;
+    absl::string_view payload;
+    PendingResult r;
+    if (!ParseRecord(buf, &type, &payload) || type != kResult ||
+        !DecodeResult(payload, &r) || r.id != it->first) {
+      LOG(ERROR) << "outbox " << path_ << ": result " << it->first
+                 << " at offset " << it->second.offset
+                 << " no longer reads back intact; it is lost";
+      it = pending_.erase(it);
+      continue;
+    }
+    bytes += r.result.handle_msg.size();
+    out.push_back(std::move(r));
+    ++it;
+  }
+  return out;
+}
+
+void Outbox::MaybeCompactLocked() {
+  const int64_t live = live_records_locked();
+  const int64_t dead = records_ - live;
+  if (dead <= std::max(options_.compact_min_dead_records, next_compact_dead_) ||
+      dead <= options_.compact_dead_ratio * live) {
+    return;
+  }
+  const absl::Time start = absl::Now();
+  const int64_t old_bytes = end_;
+  absl::Status s = CompactLocked();
+  if (!s.ok()) {
+    next_compact_dead_ = dead * 2;
+    LOG(ERROR) << "outbox " << path_ << ": compaction failed, the file keeps "
+               << "growing until it succeeds: " << s;
+    return;
+  }
+  next_compact_dead_ = 0;
+  ++compactions_;
+  const absl::Duration took = absl::Now() - start;
+  // Slow compactions block appends (job threads): worth an INFO line.
+  if (took < absl::Milliseconds(200) && !VLOG_IS_ON(1)) return;
+  LOG(INFO) << "outbox " << path_ << " compacted: " << dead << " dead records, "
+            << live << " live; " << old_bytes << " -> " << end_ << " bytes in "
+            << took;
+}
+
+absl::Status Outbox::CompactLocked() {
+  const std::string tmp = path_ + ".compact";
+  const int out =
+      open(tmp.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (out < 0) return absl::ErrnoToStatus(errno, "open " + tmp);
+  absl::btree_map<uint64_t, RecordRef> moved;
+  std::string buf(kMagic);
+  int64_t written = 0;
+  absl::Status s;
+  auto flush = [&]() {
+    if (s.ok()) s = WriteAll(out, buf, written, tmp);
+    written += static_cast<int64_t>(buf.size());
+    buf.clear();
+  };
+  for (const auto& [log_id, a] : accepted_) {
+    buf += EncodeAccepted(a.job_id, log_id, a.log_date_time);
+    if (buf.size() >= kReadChunkBytes) flush();
+  }
+  std::string rec;
+  for (const auto& [id, ref] : pending_) {
+    if (!s.ok()) break;
+    rec.resize(ref.size);
+    s = ReadAll(fd_, rec.data(), rec.size(), ref.offset, path_);
+    uint8_t type;
+    absl::string_view payload;
+    if (s.ok() && !ParseRecord(rec, &type, &payload)) {
+      s = absl::DataLossError(absl::StrCat("result ", id, " in ", path_,
+                                           " no longer reads back intact"));
+    }
+    if (!s.ok()) break;
+    moved[id] = {written + static_cast<int64_t>(buf.size()), ref.size};
+    buf += rec;
+    if (buf.size() >= kReadChunkBytes) flush();
+  }
+  flush();
+  if (s.ok() && fdatasync(out) != 0)
+    s = absl::ErrnoToStatus(errno, "fdatasync " + tmp);
+  if (s.ok() && rename(tmp.c_str(), path_.c_str()) != 0) {
+    s = absl::ErrnoToStatus(errno, "rename " + tmp);
+  }
+  if (!s.ok()) {
+    close(out);
+    unlink(tmp.c_str());
+    return s;
+  }
+  // The new file is in place: switch to it even if the directory sync
+  // fails (then a power loss may bring back the old file, which is valid).
+  if (absl::Status d = SyncDir(options_.dir); !d.ok()) LOG(WARNING) << d;
+  close(fd_);
+  fd_ = out;
+  end_ = written;
+  records_ = live_records_locked();
+  pending_ = std::move(moved);
+  dirty_tail_ = false;
+  unsynced_ = false;
+  return absl::OkStatus();
+}
+
+int64_t Outbox::pending_count() const {
+  absl::MutexLock lock(&mu_);
+  return static_cast<int64_t>(pending_.size());
+}
+
+bool Outbox::HasPendingAfter(uint64_t id) const {
+  absl::MutexLock lock(&mu_);
+  return pending_.upper_bound(id) != pending_.end();
+}
+
+int64_t Outbox::file_bytes() const {
+  absl::MutexLock lock(&mu_);
+  return end_;
+}
+
+int64_t Outbox::compactions() const {
+  absl::MutexLock lock(&mu_);
+  return compactions_;
+}
+
+std::string Outbox::file_path() const { return path_; }
+
+void Outbox::InjectWriteErrorForTesting(int error) {
+  absl::MutexLock lock(&mu_);
+  injected_error_ = error;
+}
+
+}  // namespace xxljob

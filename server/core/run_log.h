@@ -67,6 +67,11 @@ class RunLogWriter : public RunLogSink {
   // Writes a held partial line, ending it with '\n'. The destructor calls it.
   void FlushRaw();
 
+  // Program output goes in untouched (no timestamps): RunLogSink's contract,
+  // kept by AppendRaw/FlushRaw.
+  void Output(absl::string_view chunk) override { AppendRaw(chunk); }
+  void FlushOutput() override { FlushRaw(); }
+
   // Complete lines in the file (including those found when it was opened).
   int64_t line_count() const;
 
