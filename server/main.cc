@@ -1,10 +1,12 @@
 // xxl-executor: an XXL-JOB executor served over gRPC. Parses flags into
-// ServerOptions, starts the server, and shuts it down gracefully on SIGTERM
+// AppOptions, starts the ExecutorApp, and shuts it down gracefully on SIGTERM
 // or SIGINT. Exit codes: 0 after a graceful shutdown, 2 for bad flags or a
 // failed start (port in use, unusable data directory).
+#include <arpa/inet.h>
 #include <pthread.h>
 #include <signal.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <cerrno>
@@ -33,8 +35,8 @@
 #include "handlers/builtin_handlers.h"
 #include "handlers/handler_registry.h"
 #include "server/core/executor_options.h"
-#include "server/core/result_sink.h"
-#include "server/service/executor_server.h"
+#include "server/core/outbox.h"
+#include "server/service/executor_app.h"
 #include "server/service/executor_service.h"
 
 // Flag names must not collide with glog's gflags (v, logtostderr, log_dir,
@@ -71,6 +73,15 @@ ABSL_FLAG(absl::Duration, job_idle_timeout,
           "an idle job thread is reclaimed after this long");
 ABSL_FLAG(absl::Duration, admin_timeout, absl::Seconds(3),
           "deadline of each call to an admin");
+ABSL_FLAG(absl::Duration, script_kill_grace,
+          xxljob::ExecutorOptions().script_kill_grace,
+          "a killed script's process group gets SIGTERM, then SIGKILL after "
+          "this long");
+ABSL_FLAG(std::string, outbox_sync, "group",
+          "when the result outbox is fdatasync'ed: group (before each "
+          "delivery and every 50 ms; a crash loses nothing, power loss at "
+          "most that interval), every_record (survives power loss; ~100 "
+          "runs/s), none (the kernel decides)");
 ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(10),
           "on SIGTERM/SIGINT, how long running jobs get to finish before "
           "they are killed");
@@ -81,10 +92,7 @@ namespace {
 constexpr int kExitBadConfig = 2;
 
 struct Config {
-  ServerOptions server;
-  std::vector<std::string> admin_addresses;
-  absl::Duration registry_interval;
-  absl::Duration admin_timeout;
+  AppOptions app;
   absl::Duration shutdown_grace;
 };
 
@@ -146,8 +154,18 @@ absl::Status CheckAtLeast(absl::string_view flag, int value, int min) {
 
 // Reads and checks the flags. Format checks that ExecutorServer::Start also
 // makes (listen, address) are left to it; its message is as clear.
+absl::StatusOr<SyncMode> ParseSyncMode(absl::string_view name) {
+  if (name == "none") return SyncMode::kNone;
+  if (name == "group") return SyncMode::kGroup;
+  if (name == "every_record") return SyncMode::kEveryRecord;
+  return BadFlag("outbox_sync", absl::StrCat("must be none, group or "
+                                             "every_record, got \"",
+                                             name, "\""));
+}
+
 absl::Status ReadConfig(Config* config) {
-  ServerOptions& s = config->server;
+  AppOptions& app = config->app;
+  ServerOptions& s = app.server;
   s.listen = absl::GetFlag(FLAGS_listen);
   s.address = absl::GetFlag(FLAGS_address);
   s.app_name = absl::GetFlag(FLAGS_app_name);
@@ -166,9 +184,14 @@ absl::Status ReadConfig(Config* config) {
   e.max_job_threads = absl::GetFlag(FLAGS_max_job_threads);
   e.max_running = absl::GetFlag(FLAGS_max_running);
   e.idle_timeout = absl::GetFlag(FLAGS_job_idle_timeout);
-  config->registry_interval = absl::GetFlag(FLAGS_registry_interval);
-  config->admin_timeout = absl::GetFlag(FLAGS_admin_timeout);
+  e.script_kill_grace = absl::GetFlag(FLAGS_script_kill_grace);
+  app.registry_interval = absl::GetFlag(FLAGS_registry_interval);
+  app.admin_timeout = absl::GetFlag(FLAGS_admin_timeout);
   config->shutdown_grace = absl::GetFlag(FLAGS_shutdown_grace);
+  absl::StatusOr<SyncMode> sync =
+      ParseSyncMode(absl::GetFlag(FLAGS_outbox_sync));
+  if (!sync.ok()) return sync.status();
+  app.reporter.outbox.sync_mode = *sync;
   for (absl::string_view a : absl::StrSplit(
            absl::GetFlag(FLAGS_admin_addresses), ',', absl::SkipWhitespace())) {
     a = absl::StripAsciiWhitespace(a);
@@ -177,7 +200,7 @@ absl::Status ReadConfig(Config* config) {
           "admin_addresses",
           absl::StrCat("entries must be host:port, got \"", a, "\""));
     }
-    config->admin_addresses.emplace_back(a);
+    app.admin_addresses.emplace_back(a);
   }
 
   const absl::Status checks[] = {
@@ -190,8 +213,12 @@ absl::Status ReadConfig(Config* config) {
       CheckAtLeast("max_job_threads", e.max_job_threads, 1),
       CheckAtLeast("max_running", e.max_running, 1),
       CheckPositive("job_idle_timeout", e.idle_timeout),
-      CheckPositive("registry_interval", config->registry_interval),
-      CheckPositive("admin_timeout", config->admin_timeout),
+      CheckPositive("registry_interval", app.registry_interval),
+      CheckPositive("admin_timeout", app.admin_timeout),
+      e.script_kill_grace >= absl::ZeroDuration() &&
+              e.script_kill_grace != absl::InfiniteDuration()
+          ? absl::OkStatus()
+          : BadFlag("script_kill_grace", "must be a finite duration >= 0"),
       config->shutdown_grace >= absl::ZeroDuration() &&
               config->shutdown_grace != absl::InfiniteDuration()
           ? absl::OkStatus()
@@ -234,15 +261,33 @@ void RaiseOpenFileLimit() {
             << limit.rlim_cur;
 }
 
+// Whether `listen` (host:port) accepts connections from this host only.
+bool IsLoopbackListen(absl::string_view listen) {
+  if (absl::StartsWith(listen, "unix:")) return true;
+  const size_t colon = listen.rfind(':');
+  absl::string_view host = listen.substr(0, colon);
+  absl::ConsumePrefix(&host, "[");
+  absl::ConsumeSuffix(&host, "]");
+  if (host == "localhost") return true;
+  const std::string h(host);
+  in_addr v4{};
+  if (inet_pton(AF_INET, h.c_str(), &v4) == 1) {
+    return (ntohl(v4.s_addr) >> 24) == 127;
+  }
+  in6_addr v6{};
+  return inet_pton(AF_INET6, h.c_str(), &v6) == 1 && IN6_IS_ADDR_LOOPBACK(&v6);
+}
+
 void LogConfig(const Config& c) {
-  const ServerOptions& s = c.server;
+  const AppOptions& app = c.app;
+  const ServerOptions& s = app.server;
   const ExecutorOptions& e = s.executor;
   LOG(INFO) << "xxl-executor " << kExecutorVersion << ": listen=" << s.listen
             << " address=" << (s.address.empty() ? "(auto)" : s.address)
             << " app_name=" << s.app_name << " admin_addresses="
-            << (c.admin_addresses.empty()
+            << (app.admin_addresses.empty()
                     ? "(standalone)"
-                    : absl::StrJoin(c.admin_addresses, ","))
+                    : absl::StrJoin(app.admin_addresses, ","))
             << " access_token=" << (s.access_token.empty() ? "none" : "set")
             << " log_path=" << e.log_path
             << " log_retention_days=" << e.log_retention_days
@@ -251,12 +296,22 @@ void LogConfig(const Config& c) {
             << " max_job_threads=" << e.max_job_threads
             << " max_running=" << e.max_running
             << " job_idle_timeout=" << e.idle_timeout
-            << " registry_interval=" << c.registry_interval
-            << " admin_timeout=" << c.admin_timeout
+            << " script_kill_grace=" << e.script_kill_grace
+            << " registry_interval=" << app.registry_interval
+            << " admin_timeout=" << app.admin_timeout
+            << " outbox_sync=" << SyncModeName(app.reporter.outbox.sync_mode)
             << " shutdown_grace=" << c.shutdown_grace;
-  if (!c.admin_addresses.empty()) {
-    LOG(WARNING) << "admin_addresses is accepted but not used yet: results "
-                    "are only written to the run logs";
+  if (e.enable_scripts && s.access_token.empty() &&
+      !IsLoopbackListen(s.listen)) {
+    LOG(WARNING) << "*** SECURITY: --enable_scripts is on, no access token "
+                    "is set (--access_token / XXL_JOB_ACCESS_TOKEN) and "
+                    "--listen="
+                 << s.listen
+                 << " is not a loopback address: anyone who can reach this "
+                    "port can run arbitrary commands as uid "
+                 << getuid()
+                 << " on this host. Set a token, listen on 127.0.0.1, or "
+                    "turn scripts off. ***";
   }
 }
 
@@ -356,21 +411,20 @@ int Main(int argc, char** argv) {
   if (absl::Status s = RegisterBuiltinHandlers(&registry); !s.ok()) {
     LOG(FATAL) << "registering the built-in handlers: " << s;
   }
-  LoggingResultSink sink;
   LogConfig(config);
-  absl::StatusOr<std::unique_ptr<ExecutorServer>> server =
-      ExecutorServer::Start(config.server, &registry, &sink);
-  if (!server.ok()) {
-    std::cerr << "xxl-executor: cannot start: " << server.status().message()
+  absl::StatusOr<std::unique_ptr<ExecutorApp>> app =
+      ExecutorApp::Start(config.app, &registry);
+  if (!app.ok()) {
+    std::cerr << "xxl-executor: cannot start: " << app.status().message()
               << "\n";
     return kExitBadConfig;
   }
   SignalWaiter waiter(signals);
   const int sig = waiter.WaitForSignal();
   LOG(INFO) << "received " << strsignal(sig) << ": shutting down gracefully";
-  (*server)->Shutdown(config.shutdown_grace);
+  (*app)->Shutdown(config.shutdown_grace);
   waiter.Stop();
-  server->reset();
+  app->reset();
   LOG(INFO) << "exiting";
   return 0;
 }

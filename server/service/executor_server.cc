@@ -201,17 +201,19 @@ absl::StatusOr<std::unique_ptr<ExecutorServer>> ExecutorServer::Start(
 
 ExecutorServer::~ExecutorServer() { Shutdown(absl::ZeroDuration()); }
 
+void ExecutorServer::SetNotServing() {
+  if (server_ == nullptr) return;
+  grpc::HealthCheckServiceInterface* health = server_->GetHealthCheckService();
+  if (health != nullptr) health->SetServingStatus(false);
+}
+
 void ExecutorServer::Shutdown(absl::Duration grace) {
   // Held throughout: a second caller waits until the first has finished, so
   // "Shutdown returned" always means "everything stopped".
   absl::MutexLock lock(&shutdown_mu_);
   if (shut_down_) return;
   shut_down_ = true;
-  if (server_ != nullptr) {
-    grpc::HealthCheckServiceInterface* health =
-        server_->GetHealthCheckService();
-    if (health != nullptr) health->SetServingStatus(false);
-  }
+  SetNotServing();
   // port_ is 0 when Start() failed: nothing was served, nothing to announce.
   const bool served = port_ != 0;
   if (executor_ != nullptr) {

@@ -60,6 +60,10 @@ class ExecutorServer {
   const std::string& address() const { return address_; }
   Executor& executor() { return *executor_; }
 
+  // Health NOT_SERVING (for "" and the Executor service), while everything
+  // else goes on: the first step of a graceful stop. Idempotent.
+  void SetNotServing();
+
   // Graceful stop: health NOT_SERVING, new triggers UNAVAILABLE, running runs
   // get `grace` to finish and are then killed, queued runs are reported, then
   // the gRPC server stops. Blocks until done. Idempotent.
