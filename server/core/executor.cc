@@ -16,11 +16,11 @@
 
 #include "absl/cleanup/cleanup.h"
 #include "absl/container/flat_hash_map.h"
-#include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "glog/logging.h"
 #include "handlers/script_handler.h"
 #include "server/core/job_thread.h"
+#include "server/core/recent_results.h"
 #include "server/core/utf8.h"
 #include "server/core/worker_pool.h"
 
@@ -96,6 +96,17 @@ class Executor::Impl {
   Load load() const {
     return {job_threads_.load(), running_.load(), queued_.load()};
   }
+  // For followers of a run's log (TailLog); see executor.h.
+  LogWatchHandle WatchLog(int64_t log_id, LogWatchCallback on_change) {
+    return log_watchers_.Watch(log_id, std::move(on_change));
+  }
+  void UnwatchLog(const LogWatchHandle& handle) {
+    log_watchers_.Unwatch(handle);
+  }
+  bool IsRunActive(int64_t log_id) const { return IsActive(log_id); }
+  std::optional<RunResult> RecentResult(int64_t log_id) const {
+    return recent_results_.Find(log_id);
+  }
   void Drain() { draining_.store(true); }
   void Shutdown(absl::Duration grace);
   const ExecutorOptions& options() const { return options_; }
@@ -106,9 +117,11 @@ class Executor::Impl {
     absl::flat_hash_map<int64_t, std::shared_ptr<JobThread>> jobs
         ABSL_GUARDED_BY(mu);
   };
+  // Log ids queued or running (value false), or finished but not yet
+  // reported (true).
   struct LogIdShard {
     mutable absl::Mutex mu;
-    absl::flat_hash_set<int64_t> ids ABSL_GUARDED_BY(mu);
+    absl::flat_hash_map<int64_t, bool> ids ABSL_GUARDED_BY(mu);
   };
 
   Shard& ShardOf(int64_t job_id) const {
@@ -118,9 +131,12 @@ class Executor::Impl {
     return log_ids_[static_cast<uint64_t>(log_id) % kShards];
   }
   std::shared_ptr<JobThread> FindJob(int64_t job_id) const;
-  // Marks `log_id` queued-or-running; false if it already is.
+  // Marks `log_id` queued-or-running; false if it is already reserved.
   bool ReserveLogId(int64_t log_id);
+  // The run has ended (its log is complete) but keeps its reservation.
+  void MarkFinished(int64_t log_id);
   void ReleaseLogId(int64_t log_id);
+  // Queued or running: its log may still grow.
   bool IsActive(int64_t log_id) const;
 
   absl::StatusOr<HandlerPtr> ResolveHandler(const Trigger& t) const;
@@ -160,6 +176,9 @@ class Executor::Impl {
   const std::shared_ptr<const ScriptEngine> scripts_;
   mutable std::array<Shard, kShards> shards_;
   mutable std::array<LogIdShard, kShards> log_ids_;
+  // Before the pool: its threads notify and record until it is shut down.
+  LogWatchRegistry log_watchers_;
+  RecentResults recent_results_;
   std::atomic<int64_t> job_threads_{0};
   std::atomic<int64_t> running_{0};
   std::atomic<int64_t> queued_{0};
@@ -407,7 +426,10 @@ RunResult Executor::Impl::Execute(JobThread& job, const QueuedRun& run,
     LOG_EVERY_N(ERROR, 100)
         << LogPrefix(t) << "cannot open run log: " << writer.status();
   }
-  RunLogSink& log = writer.ok() ? static_cast<RunLogSink&>(**writer) : null_log;
+  // Every line of the run, whoever writes it, wakes the log's followers.
+  WatchedLogSink log(
+      writer.ok() ? static_cast<RunLogSink*>(writer->get()) : &null_log,
+      &log_watchers_, t.log_id);
   log.Log(
       absl::StrCat("----------- xxl-executor job execute start "
                    "-----------\n----------- Param: ",
@@ -484,10 +506,17 @@ absl::Status Executor::Impl::PrepareHandler(JobThread& job,
 }
 
 void Executor::Impl::Finish(const RunResult& result) {
-  // Reported before the log id is freed: a retry of the same trigger is
+  // Remembered before the run stops counting as active: a follower that
+  // sees it finished finds its result.
+  recent_results_.Add(result);
+  // The log is complete: whoever sees the result must see the log's end.
+  MarkFinished(result.log_id);
+  // Wakes followers waiting for the end (the last line woke them before the
+  // run counted as finished).
+  log_watchers_.Notify(result.log_id);
+  // Reported before the reservation goes: a retry of the same trigger is
   // refused as a repeat until the sink has the result, so the journal never
-  // pairs this result with the retry. The log is complete by now, so a Log
-  // call that sees the run inactive also sees its last line.
+  // pairs this result with the retry.
   sink_->Finished(result);
   ReleaseLogId(result.log_id);
 }
@@ -534,7 +563,13 @@ std::shared_ptr<JobThread> Executor::Impl::FindJob(int64_t job_id) const {
 bool Executor::Impl::ReserveLogId(int64_t log_id) {
   LogIdShard& shard = LogIdShardOf(log_id);
   absl::MutexLock lock(&shard.mu);
-  return shard.ids.insert(log_id).second;
+  return shard.ids.emplace(log_id, false).second;
+}
+
+void Executor::Impl::MarkFinished(int64_t log_id) {
+  LogIdShard& shard = LogIdShardOf(log_id);
+  absl::MutexLock lock(&shard.mu);
+  shard.ids[log_id] = true;
 }
 
 void Executor::Impl::ReleaseLogId(int64_t log_id) {
@@ -546,7 +581,8 @@ void Executor::Impl::ReleaseLogId(int64_t log_id) {
 bool Executor::Impl::IsActive(int64_t log_id) const {
   LogIdShard& shard = LogIdShardOf(log_id);
   absl::MutexLock lock(&shard.mu);
-  return shard.ids.contains(log_id);
+  auto it = shard.ids.find(log_id);
+  return it != shard.ids.end() && !it->second;
 }
 
 // ------------------------------------------------------ lifecycle, janitor
@@ -719,6 +755,18 @@ absl::StatusOr<Executor::LogRead> Executor::ReadLog(
   return impl_->ReadLog(log_date_time, log_id, from_line_num);
 }
 Executor::Load Executor::load() const { return impl_->load(); }
+LogWatchHandle Executor::WatchLog(int64_t log_id, LogWatchCallback on_change) {
+  return impl_->WatchLog(log_id, std::move(on_change));
+}
+void Executor::UnwatchLog(const LogWatchHandle& handle) {
+  impl_->UnwatchLog(handle);
+}
+bool Executor::IsActive(int64_t log_id) const {
+  return impl_->IsRunActive(log_id);
+}
+std::optional<RunResult> Executor::RecentResult(int64_t log_id) const {
+  return impl_->RecentResult(log_id);
+}
 void Executor::Drain() { impl_->Drain(); }
 void Executor::Shutdown(absl::Duration grace) { impl_->Shutdown(grace); }
 const ExecutorOptions& Executor::options() const { return impl_->options(); }

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "absl/status/status.h"
@@ -13,6 +14,7 @@
 #include "absl/time/time.h"
 #include "handlers/handler_registry.h"
 #include "server/core/executor_options.h"
+#include "server/core/log_watch.h"
 #include "server/core/result_sink.h"
 #include "server/core/run_log.h"
 #include "server/core/trigger.h"
@@ -75,6 +77,26 @@ class Executor {
   };
   absl::StatusOr<LogRead> ReadLog(int64_t log_date_time, int64_t log_id,
                                   int32_t from_line_num) const;
+
+  // Following a run's log (TailLog) without polling: `on_change` is called
+  // after every append to run `log_id`'s log and once more when the run has
+  // finished (IsActive() is false by then, so a read that follows sees the
+  // log's end). It may also be called when nothing changed. It runs on the
+  // writing thread under a lock (see LogWatchCallback): quick, non-blocking,
+  // and no WatchLog/UnwatchLog from inside it. Watch before the first read,
+  // so that no write falls between the read and the watch.
+  LogWatchHandle WatchLog(int64_t log_id, LogWatchCallback on_change);
+  // When it returns, `on_change` is not running and will not run again.
+  void UnwatchLog(const LogWatchHandle& handle);
+
+  // True while run `log_id` is queued or running: its log may still be
+  // created or grow. A queued run has no log file yet.
+  bool IsActive(int64_t log_id) const;
+
+  // The result of run `log_id` if it finished recently (the last 10,000
+  // runs, within 16 MiB of messages), recorded before the run stops being
+  // active. nullopt for runs long gone, from before a restart, or unknown.
+  std::optional<RunResult> RecentResult(int64_t log_id) const;
 
   struct Load {
     int64_t job_threads = 0;

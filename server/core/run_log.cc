@@ -134,6 +134,22 @@ void RepairIndex(int index_fd, const std::string& index_path,
   }
 }
 
+std::string IndexPath(const std::string& log_file) {
+  return absl::StrCat(log_file.substr(0, log_file.size() - 4), ".idx");
+}
+
+// Not O_APPEND: entries are written with pwrite at their own position, which
+// O_APPEND would ignore on Linux. -1 (logged) if it can't be opened.
+int OpenIndex(const std::string& log_file) {
+  const std::string index_path = IndexPath(log_file);
+  const int fd = open(index_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    PLOG(ERROR) << "can't open run log index " << index_path
+                << "; reads of this log will be slower";
+  }
+  return fd;
+}
+
 }  // namespace
 
 std::string RunLogPath(absl::string_view log_path, int64_t log_date_time,
@@ -146,30 +162,31 @@ std::string RunLogPath(absl::string_view log_path, int64_t log_date_time,
 absl::StatusOr<std::unique_ptr<RunLogWriter>> RunLogWriter::Open(
     absl::string_view log_path, int64_t log_date_time, int64_t log_id) {
   std::string path = RunLogPath(log_path, log_date_time, log_id);
-  absl::Status made = MakeDirs(path.substr(0, path.find_last_of('/')));
-  if (!made.ok()) return made;
   // O_RDWR only so Open can read back an existing log through the same fd;
   // every write goes through O_APPEND.
-  const int log_fd =
-      open(path.c_str(), O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
-  if (log_fd < 0)
+  constexpr int kFlags = O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC;
+  int log_fd = open(path.c_str(), kFlags, 0644);
+  if (log_fd < 0 && errno == ENOENT) {
+    // The date folder is made by the first run of the day; the others skip
+    // this (one open per run on the hot path).
+    absl::Status made = MakeDirs(path.substr(0, path.find_last_of('/')));
+    if (!made.ok()) return made;
+    log_fd = open(path.c_str(), kFlags, 0644);
+  }
+  if (log_fd < 0) {
     return absl::ErrnoToStatus(errno, absl::StrCat("open ", path));
+  }
   absl::StatusOr<LogScan> scan = ScanLog(log_fd, path);
   if (!scan.ok()) {
     close(log_fd);
     return scan.status();
   }
-  // Not O_APPEND: entries are written with pwrite at their own position,
-  // which O_APPEND would ignore on Linux.
-  const std::string index_path =
-      absl::StrCat(path.substr(0, path.size() - 4), ".idx");
-  const int index_fd =
-      open(index_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-  if (index_fd < 0) {
-    PLOG(ERROR) << "can't open run log index " << index_path
-                << "; reads of this log will be slower";
-  } else {
-    RepairIndex(index_fd, index_path, scan->index);
+  int index_fd = -1;
+  if (scan->size > 0) {
+    // Continuing a log: make its index match what the file holds (a stale
+    // or foreign index would otherwise outlive this writer).
+    index_fd = OpenIndex(path);
+    if (index_fd >= 0) RepairIndex(index_fd, IndexPath(path), scan->index);
   }
   return std::unique_ptr<RunLogWriter>(
       new RunLogWriter(std::move(path), log_fd, index_fd, scan->lines,
@@ -294,6 +311,10 @@ void RunLogWriter::AccountWrittenLocked(absl::string_view written) {
 }
 
 void RunLogWriter::WriteIndexEntryLocked(int64_t k, uint64_t offset) {
+  if (index_fd_ < 0 && !index_failed_) {
+    index_fd_ = OpenIndex(path_);
+    index_failed_ = index_fd_ < 0;
+  }
   if (index_fd_ < 0) return;
   char entry[kIndexEntryBytes];
   EncodeIndexEntry(offset, entry);

@@ -90,8 +90,11 @@ class RunLogWriter : public RunLogSink {
   const std::string path_;
   mutable absl::Mutex mu_;
   const int log_fd_;
-  // -1 when the index can't be opened: the log is written without one.
-  const int index_fd_;
+  // Opened when the first entry is due (most runs log far fewer than
+  // kLogIndexStride lines and never need one). -1 until then, and for good
+  // if it can't be opened: the log is then written without an index.
+  int index_fd_ ABSL_GUARDED_BY(mu_);
+  bool index_failed_ ABSL_GUARDED_BY(mu_) = false;
   // Complete lines in the file, and its size.
   int64_t lines_ ABSL_GUARDED_BY(mu_);
   uint64_t size_ ABSL_GUARDED_BY(mu_);

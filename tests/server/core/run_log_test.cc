@@ -196,7 +196,15 @@ TEST(RunLogTest, OpenCreatesMissingParentFolders) {
   const std::string base = tmp.path() + "/a/b";
   ASSERT_NE(OpenOrDie(base, 1), nullptr);
   EXPECT_TRUE(fs::is_regular_file(LogFile(base, 1)));
-  EXPECT_TRUE(fs::is_regular_file(IndexFile(base, 1)));
+}
+
+TEST(RunLogTest, IndexFileAppearsOnlyWhenItsFirstEntryIsDue) {
+  ScopedTempDir tmp;
+  auto writer = OpenOrDie(tmp.path(), 1);
+  for (int i = 1; i < kLogIndexStride; ++i) writer->Log("line");
+  EXPECT_FALSE(fs::exists(IndexFile(tmp.path(), 1)));
+  writer->Log("line");
+  EXPECT_TRUE(fs::is_regular_file(IndexFile(tmp.path(), 1)));
 }
 
 TEST(RunLogTest, OpenFailsWhenFolderCannotBeMade) {
