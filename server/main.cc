@@ -29,6 +29,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
 #include "glog/logging.h"
@@ -398,6 +399,10 @@ int Main(int argc, char** argv) {
   }
 
   InitLogging(argv[0]);
+  // Debian's abseil is built with mutex deadlock detection on: a graph update
+  // on every lock, a few percent of CPU. It is a debugging aid; the test
+  // suite keeps it.
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   RaiseOpenFileLimit();
   // Block the shutdown signals before any thread starts, so every thread
   // inherits the mask and only SignalWaiter receives them.

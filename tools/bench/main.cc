@@ -37,6 +37,8 @@ ABSL_FLAG(absl::Duration, duration, absl::Seconds(5),
 ABSL_FLAG(int, concurrency, 32, "calls in flight (client threads)");
 ABSL_FLAG(int, channels, 4, "gRPC channels (TCP connections) to spread over");
 ABSL_FLAG(int, jobs, 1000, "distinct job ids the Run phase spreads over");
+ABSL_FLAG(int, max_running, xxljob::ExecutorOptions().max_running,
+          "in-process executor: runs executing at once (worker threads)");
 
 namespace xxljob {
 namespace {
@@ -111,6 +113,7 @@ int Main() {
     ServerOptions options;
     options.listen = "127.0.0.1:0";
     options.executor.log_path = data_dir;
+    options.executor.max_running = absl::GetFlag(FLAGS_max_running);
     auto started = ExecutorServer::Start(options, &registry, &sink);
     if (!started.ok()) {
       std::fprintf(stderr, "xxl-bench: %s\n",
@@ -198,5 +201,8 @@ int main(int argc, char** argv) {
       "  xxl-bench --target=host:9999   # a running executor");
   absl::ParseCommandLine(argc, argv);
   google::InitGoogleLogging(argv[0]);
+  // Debian's abseil is built with mutex deadlock detection on, which costs
+  // a graph update per lock; it is a debugging aid, not for measurements.
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   return xxljob::Main();
 }
