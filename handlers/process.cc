@@ -48,7 +48,7 @@
 // time seen in /proc, so a pid reused since the scan is never hit.
 //
 // Reaping strays. waitpid(-1) would steal other runs' exit statuses, so
-// nothing here uses it. Zombies re-parented to us that no run claims (an
+// the runner never uses it. Zombies re-parented to us that no run claims (an
 // orphan that escaped attribution and died later) are reaped by pid at the
 // end of every run; only those outside our own session, which leaves alone
 // children that other code in this process may spawn.
@@ -60,17 +60,20 @@
 // through another service (systemd-run, at, ssh); a process stuck in
 // uninterruptible sleep (dies when the kernel lets it). Other code in this
 // process calling waitpid(-1), or ignoring SIGCHLD, breaks exit statuses.
+//
+// Where it lives. This file: spawning, the wait loop and the stop sequence
+// (Supervisor), reaping the program, NewProcessRunner and FindExecutable.
+// process_tree.h/.cc: reading /proc, attributing processes to a run and
+// signalling them by pidfd (ProcessTree), the process-wide table of claimed
+// children with the stray reaper, and the subreaper flag.
 #include "handlers/process.h"
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/eventfd.h>
-#include <sys/prctl.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -78,16 +81,11 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
-#include <cinttypes>
 #include <climits>
-#include <cstdio>
 #include <cstring>
-#include <optional>
 #include <utility>
 
-#include "absl/base/thread_annotations.h"
 #include "absl/cleanup/cleanup.h"
-#include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
@@ -95,11 +93,18 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "glog/logging.h"
+#include "handlers/process_tree.h"
 
 extern char** environ;
 
 namespace xxljob {
 namespace {
+
+using process_internal::BecomeSubreaper;
+using process_internal::ChildTable;
+using process_internal::Fd;
+using process_internal::PidfdOpen;
+using process_internal::ProcessTree;
 
 constexpr char kRunTagVar[] = "XXL_EXECUTOR_RUN";
 constexpr size_t kReadChunkBytes = 64 * 1024;
@@ -117,157 +122,6 @@ constexpr absl::Duration kExitCheckInterval = absl::Milliseconds(20);
 // Freeze and kill rescans stop after this many rounds; each round stops
 // every process found, so only a tree deeper than this outruns it.
 constexpr int kMaxCollectRounds = 64;
-
-int PidfdOpen(pid_t pid) {
-  return static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
-}
-int PidfdSendSignal(int pidfd, int sig) {
-  return static_cast<int>(
-      syscall(SYS_pidfd_send_signal, pidfd, sig, nullptr, 0));
-}
-
-// Owns a file descriptor.
-class Fd {
- public:
-  Fd() = default;
-  explicit Fd(int fd) : fd_(fd) {}
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  ~Fd() { Reset(); }
-  void Reset(int fd = -1) {
-    if (fd_ >= 0) close(fd_);
-    fd_ = fd;
-  }
-  int get() const { return fd_; }
-
- private:
-  int fd_ = -1;
-};
-
-// What /proc/<pid>/stat says about a process.
-struct ProcStat {
-  pid_t pid = 0;
-  pid_t ppid = 0;
-  pid_t sid = 0;
-  char state = '?';
-  // Clock ticks after boot: with the pid, names one process for good.
-  uint64_t start_time = 0;
-  bool dead() const { return state == 'Z' || state == 'X'; }
-};
-
-std::optional<ProcStat> ReadProcStat(pid_t pid) {
-  char path[64];
-  snprintf(path, sizeof(path), "/proc/%d/stat", static_cast<int>(pid));
-  Fd fd(open(path, O_RDONLY | O_CLOEXEC));
-  if (fd.get() < 0) return std::nullopt;
-  char buf[1024];
-  const ssize_t n = read(fd.get(), buf, sizeof(buf) - 1);
-  if (n <= 0) return std::nullopt;
-  buf[n] = '\0';
-  // The command name, in parentheses, may itself hold ") ": the fields
-  // start after the last ')'.
-  const char* fields = strrchr(buf, ')');
-  if (fields == nullptr || fields[1] == '\0') return std::nullopt;
-  ProcStat st;
-  st.pid = pid;
-  int ppid = 0, sid = 0;
-  unsigned long long start = 0;  // NOLINT(runtime/int): scanf's type.
-  if (sscanf(fields + 2,
-             "%c %d %*d %d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d "
-             "%*d %*d %*d %llu",
-             &st.state, &ppid, &sid, &start) != 4) {
-    return std::nullopt;
-  }
-  st.ppid = ppid;
-  st.sid = sid;
-  st.start_time = start;
-  return st;
-}
-
-// Every process (not thread) visible now.
-std::vector<ProcStat> ScanProcesses() {
-  std::vector<ProcStat> procs;
-  DIR* dir = opendir("/proc");  // glibc opens it O_CLOEXEC.
-  if (dir == nullptr) {
-    PLOG_EVERY_N(ERROR, 100) << "can't list /proc; script processes can't be "
-                                "tracked beyond their process group";
-    return procs;
-  }
-  while (const dirent* entry = readdir(dir)) {
-    char* end = nullptr;
-    const long pid = strtol(entry->d_name, &end, 10);  // NOLINT(runtime/int)
-    if (*end != '\0' || pid <= 0) continue;
-    if (std::optional<ProcStat> st = ReadProcStat(pid)) procs.push_back(*st);
-  }
-  closedir(dir);
-  return procs;
-}
-
-// Whether process `pid`'s initial environment holds `entry` ("NAME=value").
-// Unreadable (gone, or not ours to read) counts as no.
-bool EnvironHas(pid_t pid, const std::string& entry) {
-  char path[64];
-  snprintf(path, sizeof(path), "/proc/%d/environ", static_cast<int>(pid));
-  Fd fd(open(path, O_RDONLY | O_CLOEXEC));
-  if (fd.get() < 0) return false;
-  // Entries are NUL-terminated: with a NUL in front, "\0entry\0" matches
-  // whole entries only, the first included.
-  std::string env(1, '\0');
-  char buf[16 * 1024];
-  for (ssize_t n;
-       env.size() < (1 << 20) && (n = read(fd.get(), buf, sizeof(buf))) > 0;) {
-    env.append(buf, n);
-  }
-  env.push_back('\0');
-  const std::string needle = absl::StrCat(absl::string_view("\0", 1), entry,
-                                          absl::string_view("\0", 1));
-  return env.find(needle) != std::string::npos;
-}
-
-// The children this process is responsible for, shared by every runner:
-// children and re-parented orphans are a process-wide resource.
-class ChildTable {
- public:
-  static ChildTable& Get() {
-    static ChildTable* table = new ChildTable;  // Never destroyed.
-    return *table;
-  }
-
-  // Pids some run tracks: its program, and processes attributed to it. Only
-  // that run reaps them; the stray reaper leaves them alone.
-  absl::Mutex mu;
-  absl::flat_hash_set<pid_t> claimed ABSL_GUARDED_BY(mu);
-
-  // Reaps zombies in `procs` that are our children, claimed by no run and
-  // outside our own session (so not another component's children).
-  void ReapStrays(const std::vector<ProcStat>& procs) {
-    const pid_t self = getpid();
-    const pid_t own_sid = getsid(0);
-    absl::MutexLock lock(&mu);
-    for (const ProcStat& p : procs) {
-      if (p.ppid != self || !p.dead() || p.sid == own_sid ||
-          claimed.contains(p.pid)) {
-        continue;
-      }
-      // By pid and WNOHANG: never waits, never takes someone else's child.
-      if (waitpid(p.pid, nullptr, WNOHANG) == p.pid) {
-        VLOG(1) << "reaped orphan " << p.pid << " (session " << p.sid << ")";
-      }
-    }
-  }
-};
-
-void BecomeSubreaper() {
-  static std::atomic<bool> done{false};
-  if (done.exchange(true)) return;
-  if (prctl(PR_SET_CHILD_SUBREAPER, 1) != 0) {
-    PLOG(WARNING) << "can't become a child subreaper; orphaned descendants "
-                     "of scripts that left their session can't be reaped";
-  } else {
-    LOG(INFO) << "child subreaper: orphaned script descendants are "
-                 "re-parented to this process";
-  }
-}
 
 // "NAME=value" strings: ours, then `spec.env`, then the run's tag.
 std::vector<std::string> BuildEnv(const ProcessSpec& spec,
@@ -316,8 +170,6 @@ class Supervisor {
       : options_(options),
         cancel_(cancel),
         output_(output),
-        self_(getpid()),
-        own_sid_(getsid(0)),
         buf_(kReadChunkBytes, '\0') {}
   Supervisor(const Supervisor&) = delete;
   Supervisor& operator=(const Supervisor&) = delete;
@@ -326,10 +178,6 @@ class Supervisor {
 
  private:
   enum class Phase { kRunning, kTerminating, kKilling };
-  struct Collected {
-    int alive = 0;  // Members not yet dead.
-    int added = 0;  // Members found by this scan.
-  };
 
   absl::Status Spawn(const ProcessSpec& spec);
   // Loops until the run's processes are gone; error if they outlive SIGKILL.
@@ -339,40 +187,24 @@ class Supervisor {
   void ReadOutput(size_t limit);
   // Notes whether the program has exited, without reaping it.
   void CheckProgramExit();
-  // Rescans /proc: adds the run's new processes to members_ (signalling
-  // each with `sig` unless 0), drops those gone, reaps dead ones that are
-  // our children.
-  Collected Collect(int sig);
-  // The run's processes in last_scan_: members_ still there (same start
-  // time), the run's session, orphans re-parented to us carrying the run's
-  // tag, and the descendants of all of them. pid -> start time.
-  absl::flat_hash_map<pid_t, uint64_t> AttributeLocked(
-      const ChildTable& table) const ABSL_SHARED_LOCKS_REQUIRED(table.mu);
   // Steps 1-2 and 4 of the header: freeze, collect, TERM, thaw; and KILL.
   void BeginStop();
   void Escalate();
-  void SignalMembers(int sig);
-  void Signal(pid_t pid, uint64_t start_time, int sig);
   // Reaps the program; its exit.
   absl::StatusOr<ProcessExit> ReapProgram();
-  void Release();
 
   const ProcessRunnerOptions& options_;
   const Cancellation& cancel_;
   const ProcessRunner::OutputFn& output_;
-  const pid_t self_;
-  const pid_t own_sid_;
   std::string buf_;
-  std::string tag_entry_;  // "XXL_EXECUTOR_RUN=<tag>"
   pid_t program_ = -1;
   Fd out_;    // Read end of the output pipe; -1 after EOF.
   Fd pidfd_;  // -1 without pidfd support.
   Fd wake_;   // eventfd written by the cancellation callback.
   bool program_exited_ = false;
   bool killed_ = false;
-  // Processes of the run, pid -> start time; the program included.
-  absl::flat_hash_map<pid_t, uint64_t> members_;
-  std::vector<ProcStat> last_scan_;
+  // The program and every process attributed to its run.
+  ProcessTree tree_;
 };
 
 absl::StatusOr<ProcessExit> Supervisor::Run(const ProcessSpec& spec) {
@@ -380,7 +212,7 @@ absl::StatusOr<ProcessExit> Supervisor::Run(const ProcessSpec& spec) {
     return absl::CancelledError("cancelled before the program started");
   }
   if (absl::Status s = Spawn(spec); !s.ok()) return s;
-  absl::Cleanup release = [this] { Release(); };
+  absl::Cleanup release = [this] { tree_.Release(); };
   const int wake_fd = wake_.get();
   const Cancellation::CallbackId callback = cancel_.AddCallback([wake_fd] {
     const uint64_t one = 1;
@@ -395,8 +227,7 @@ absl::StatusOr<ProcessExit> Supervisor::Run(const ProcessSpec& spec) {
 
 absl::Status Supervisor::Spawn(const ProcessSpec& spec) {
   static std::atomic<uint64_t> serial{0};
-  const std::string tag = absl::StrCat(self_, "-", ++serial);
-  tag_entry_ = absl::StrCat(kRunTagVar, "=", tag);
+  const std::string tag = absl::StrCat(getpid(), "-", ++serial);
   std::vector<std::string> env = BuildEnv(spec, tag);
   std::vector<std::string> args = {spec.program};
   args.insert(args.end(), spec.args.begin(), spec.args.end());
@@ -452,7 +283,7 @@ absl::Status Supervisor::Spawn(const ProcessSpec& spec) {
     return absl::ErrnoToStatus(error,
                                absl::StrCat("cannot execute ", spec.program));
   }
-  members_[program_] = 0;  // Its start time is filled in by the first scan.
+  tree_.SetProgram(program_, absl::StrCat(kRunTagVar, "=", tag));
   pidfd_.Reset(PidfdOpen(program_));
   if (pidfd_.get() < 0) {
     LOG_FIRST_N(WARNING, 1)
@@ -477,7 +308,7 @@ absl::Status Supervisor::Supervise() {
       } else if (program_exited_) {
         // What it printed before exiting goes in before any trap output.
         ReadOutput(kReadPerWakeBytes);
-        if (Collect(0).alive == 0) return absl::OkStatus();
+        if (tree_.Collect(0).alive == 0) return absl::OkStatus();
         BeginStop();
       }
       if (killed_ || program_exited_) {
@@ -491,7 +322,7 @@ absl::Status Supervisor::Supervise() {
       // Newcomers during the grace are not sent SIGTERM: they are most
       // likely a trap handler's clean-up, which the grace is for. They get
       // SIGKILL with the rest when it ends.
-      if (Collect(phase == Phase::kKilling ? SIGKILL : 0).alive == 0) {
+      if (tree_.Collect(phase == Phase::kKilling ? SIGKILL : 0).alive == 0) {
         CheckProgramExit();
         if (program_exited_) return absl::OkStatus();
       }
@@ -583,125 +414,29 @@ void Supervisor::CheckProgramExit() {
   }
 }
 
-absl::flat_hash_map<pid_t, uint64_t> Supervisor::AttributeLocked(
-    const ChildTable& table) const {
-  absl::flat_hash_map<pid_t, std::vector<const ProcStat*>> children;
-  for (const ProcStat& p : last_scan_) children[p.ppid].push_back(&p);
-  absl::flat_hash_map<pid_t, uint64_t> found;
-  std::vector<const ProcStat*> queue;
-  auto add = [&](const ProcStat& p) {
-    if (p.pid <= 1 || p.pid == self_) return;
-    if (found.emplace(p.pid, p.start_time).second) queue.push_back(&p);
-  };
-  for (const ProcStat& p : last_scan_) {
-    auto known = members_.find(p.pid);
-    const bool still_known =
-        known != members_.end() &&
-        (known->second == p.start_time || p.pid == program_);
-    if (still_known || p.sid == program_) {
-      add(p);
-    } else if (p.ppid == self_ && !p.dead() && p.sid != own_sid_ &&
-               !table.claimed.contains(p.pid) &&
-               EnvironHas(p.pid, tag_entry_)) {
-      add(p);  // An orphan of this run, re-parented to us.
-    }
-  }
-  // Descendants, by PPid links as they are now.
-  for (size_t i = 0; i < queue.size(); ++i) {
-    auto it = children.find(queue[i]->pid);
-    if (it == children.end()) continue;
-    for (const ProcStat* child : it->second) add(*child);
-  }
-  return found;
-}
-
-Supervisor::Collected Supervisor::Collect(int sig) {
-  last_scan_ = ScanProcesses();
-  absl::flat_hash_map<pid_t, const ProcStat*> by_pid;
-  for (const ProcStat& p : last_scan_) by_pid[p.pid] = &p;
-  ChildTable& table = ChildTable::Get();
-  absl::MutexLock lock(&table.mu);
-  absl::flat_hash_map<pid_t, uint64_t> now_members = AttributeLocked(table);
-
-  Collected result;
-  std::vector<pid_t> reaped;
-  for (const auto& [pid, start_time] : now_members) {
-    const ProcStat& p = *by_pid[pid];
-    auto known = members_.find(pid);
-    if (known == members_.end() ||
-        (known->second != start_time && pid != program_)) {
-      ++result.added;
-      table.claimed.insert(pid);
-      if (sig != 0 && !p.dead()) Signal(pid, start_time, sig);
-    }
-    if (!p.dead()) {
-      ++result.alive;
-    } else if (pid != program_ && p.ppid == self_ &&
-               waitpid(pid, nullptr, WNOHANG) == pid) {
-      // A re-parented member: reaped here, it is gone for good.
-      reaped.push_back(pid);
-    }
-  }
-  for (pid_t pid : reaped) {
-    now_members.erase(pid);
-    table.claimed.erase(pid);
-  }
-  for (const auto& [pid, start_time] : members_) {
-    if (!now_members.contains(pid) && pid != program_) table.claimed.erase(pid);
-  }
-  // The program stays a member (and claimed) until ReapProgram, even if the
-  // scan missed it.
-  now_members.try_emplace(program_, 0);
-  members_ = std::move(now_members);
-  return result;
-}
-
 void Supervisor::BeginStop() {
   VLOG(1) << "stopping the processes of session " << program_
           << (killed_ ? " (cancelled)" : " (left behind)");
   // The group is stopped at once by the kernel; the rest as found.
   kill(-program_, SIGSTOP);
-  SignalMembers(SIGSTOP);
-  for (int round = 0; round < kMaxCollectRounds && Collect(SIGSTOP).added > 0;
-       ++round) {
+  tree_.SignalMembers(SIGSTOP);
+  for (int round = 0;
+       round < kMaxCollectRounds && tree_.Collect(SIGSTOP).added > 0; ++round) {
   }
   kill(-program_, SIGTERM);
-  SignalMembers(SIGTERM);
+  tree_.SignalMembers(SIGTERM);
   // TERM stays pending in a stopped process; CONT lets it act on it (run
   // its trap, or die).
   kill(-program_, SIGCONT);
-  SignalMembers(SIGCONT);
+  tree_.SignalMembers(SIGCONT);
 }
 
 void Supervisor::Escalate() {
   VLOG(1) << "SIGKILL to the processes of session " << program_;
   kill(-program_, SIGKILL);
-  SignalMembers(SIGKILL);
-  for (int round = 0; round < kMaxCollectRounds && Collect(SIGKILL).added > 0;
-       ++round) {
-  }
-}
-
-void Supervisor::SignalMembers(int sig) {
-  for (const auto& [pid, start_time] : members_) Signal(pid, start_time, sig);
-}
-
-void Supervisor::Signal(pid_t pid, uint64_t start_time, int sig) {
-  if (pid == program_) {
-    // Unreaped, so its pid can't have been reused.
-    kill(pid, sig);
-    return;
-  }
-  // Open first, then check the start time: if it still matches, the pidfd
-  // names the process the scan saw, whatever happens to the pid after.
-  Fd pidfd(PidfdOpen(pid));
-  if (pidfd.get() < 0 && errno == ESRCH) return;
-  const std::optional<ProcStat> st = ReadProcStat(pid);
-  if (!st.has_value() || st->start_time != start_time) return;
-  if (pidfd.get() >= 0) {
-    PidfdSendSignal(pidfd.get(), sig);
-  } else {
-    kill(pid, sig);  // No pidfds: a tiny window for pid reuse remains.
+  tree_.SignalMembers(SIGKILL);
+  for (int round = 0;
+       round < kMaxCollectRounds && tree_.Collect(SIGKILL).added > 0; ++round) {
   }
 }
 
@@ -725,17 +460,6 @@ absl::StatusOr<ProcessExit> Supervisor::ReapProgram() {
   }
   program_ = -1;
   return exit;
-}
-
-void Supervisor::Release() {
-  ChildTable& table = ChildTable::Get();
-  {
-    absl::MutexLock lock(&table.mu);
-    // A program that outlived SIGKILL stays unreaped: released, the stray
-    // reaper takes it when it finally dies (it is outside our session).
-    for (const auto& [pid, start_time] : members_) table.claimed.erase(pid);
-  }
-  table.ReapStrays(last_scan_);
 }
 
 class PosixProcessRunner : public ProcessRunner {

@@ -3,23 +3,18 @@
 // or SIGINT. Exit codes: 0 after a graceful shutdown, 2 for bad flags or a
 // failed start (port in use, unusable data directory).
 #include <arpa/inet.h>
-#include <pthread.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
-#include <atomic>
 #include <cerrno>
-#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <iostream>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "absl/flags/usage_config.h"
 #include "absl/status/status.h"
@@ -29,14 +24,15 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
+#include "absl/strings/strip.h"
 #include "absl/synchronization/mutex.h"
-#include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
 #include "glog/logging.h"
 #include "handlers/builtin_handlers.h"
 #include "handlers/handler_registry.h"
 #include "server/core/executor_options.h"
 #include "server/core/outbox.h"
+#include "server/service/cli.h"
 #include "server/service/executor_app.h"
 #include "server/service/executor_service.h"
 
@@ -90,51 +86,10 @@ ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(10),
 namespace xxljob {
 namespace {
 
-constexpr int kExitBadConfig = 2;
-
 struct Config {
   AppOptions app;
   absl::Duration shutdown_grace;
 };
-
-// absl::ParseCommandLine() ends the process itself, with exit code 1, on an
-// unknown flag or an unparsable value, and after --help. Our contract is 2 for
-// bad flags (and 0 for a usage request), so while it runs an atexit hook
-// rewrites the code. It cannot tell why absl exits, so the command line is
-// checked for a usage request beforehand.
-std::atomic<int> g_exit_code_while_parsing{-1};
-
-void RewriteFlagParsingExit() {
-  const int code = g_exit_code_while_parsing.load();
-  if (code < 0) return;  // A normal exit, after parsing.
-  std::cout.flush();
-  std::fflush(nullptr);
-  std::_Exit(code);
-}
-
-bool AsksForUsage(int argc, char** argv) {
-  for (int i = 1; i < argc; ++i) {
-    absl::string_view arg = argv[i];
-    if (arg == "--") break;
-    if (!absl::ConsumePrefix(&arg, "--")) absl::ConsumePrefix(&arg, "-");
-    arg = arg.substr(0, arg.find('='));
-    for (absl::string_view usage :
-         {"help", "helpfull", "helpshort", "helppackage", "version",
-          "only_check_args"}) {
-      if (arg == usage) return true;
-    }
-  }
-  return false;
-}
-
-std::vector<char*> ParseFlags(int argc, char** argv) {
-  g_exit_code_while_parsing.store(AsksForUsage(argc, argv) ? 0
-                                                           : kExitBadConfig);
-  std::atexit(&RewriteFlagParsingExit);
-  std::vector<char*> args = absl::ParseCommandLine(argc, argv);
-  g_exit_code_while_parsing.store(-1);
-  return args;
-}
 
 absl::Status BadFlag(absl::string_view flag, absl::string_view why) {
   return absl::InvalidArgumentError(absl::StrCat("--", flag, " ", why));
@@ -316,55 +271,6 @@ void LogConfig(const Config& c) {
   }
 }
 
-// Waits for SIGTERM/SIGINT on its own thread (they are blocked everywhere
-// else, so no other thread is interrupted). The first signal starts the
-// graceful shutdown; a second one exits at once, for an operator who does
-// not want to wait. Stop() ends the thread once shutdown is done.
-class SignalWaiter {
- public:
-  explicit SignalWaiter(const sigset_t& signals)
-      : signals_(signals), thread_([this] { Loop(); }) {}
-  ~SignalWaiter() { Stop(); }
-
-  // Blocks until the first signal.
-  int WaitForSignal() {
-    received_.WaitForNotification();
-    return signal_.load();
-  }
-
-  void Stop() {
-    if (!thread_.joinable()) return;
-    stopping_.store(true);
-    // Wakes sigwait; the loop sees stopping_ and returns.
-    pthread_kill(thread_.native_handle(), SIGTERM);
-    thread_.join();
-  }
-
- private:
-  void Loop() {
-    int count = 0;
-    while (true) {
-      int sig = 0;
-      if (sigwait(&signals_, &sig) != 0) continue;
-      if (stopping_.load()) return;
-      if (++count == 1) {
-        signal_.store(sig);
-        received_.Notify();
-      } else {
-        LOG(WARNING) << "second signal (" << strsignal(sig)
-                     << "): exiting without finishing the shutdown";
-        std::_Exit(1);
-      }
-    }
-  }
-
-  const sigset_t signals_;
-  std::atomic<bool> stopping_{false};
-  std::atomic<int> signal_{0};
-  absl::Notification received_;
-  std::thread thread_;
-};
-
 int Main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
       "An XXL-JOB executor served over gRPC.\n"
@@ -386,7 +292,7 @@ int Main(int argc, char** argv) {
     return absl::StrCat("xxl-executor ", kExecutorVersion, "\n");
   };
   absl::SetFlagsUsageConfig(usage);
-  std::vector<char*> args = ParseFlags(argc, argv);
+  std::vector<char*> args = ParseFlagsOrExit(argc, argv);
   if (args.size() > 1) {
     std::cerr << "xxl-executor: unexpected argument \"" << args[1]
               << "\" (flags are --name=value; see --help)\n";
@@ -404,13 +310,9 @@ int Main(int argc, char** argv) {
   // suite keeps it.
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   RaiseOpenFileLimit();
-  // Block the shutdown signals before any thread starts, so every thread
-  // inherits the mask and only SignalWaiter receives them.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGTERM);
-  sigaddset(&signals, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  // Before any thread starts, so every thread inherits the mask and only
+  // the SignalWaiter below receives them.
+  BlockShutdownSignals();
 
   HandlerRegistry registry;
   if (absl::Status s = RegisterBuiltinHandlers(&registry); !s.ok()) {
@@ -424,7 +326,7 @@ int Main(int argc, char** argv) {
               << "\n";
     return kExitBadConfig;
   }
-  SignalWaiter waiter(signals);
+  SignalWaiter waiter;
   const int sig = waiter.WaitForSignal();
   LOG(INFO) << "received " << strsignal(sig) << ": shutting down gracefully";
   (*app)->Shutdown(config.shutdown_grace);

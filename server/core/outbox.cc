@@ -1,5 +1,6 @@
-// Outbox: the record codec, replay with tail repair, appends that never leave
-// a torn record behind, and compaction by rewrite-and-rename.
+// Outbox: replay with tail repair, appends that never leave a torn record
+// behind, and compaction by rewrite-and-rename. The record format and the
+// reader that replays it are in outbox_record.h/.cc.
 #include "server/core/outbox.h"
 
 #include <fcntl.h>
@@ -8,9 +9,7 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <array>
 #include <cerrno>
-#include <cstring>
 #include <filesystem>
 #include <system_error>
 #include <utility>
@@ -18,143 +17,31 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "glog/logging.h"
+#include "server/core/outbox_record.h"
 
 namespace xxljob {
 namespace {
 
-constexpr absl::string_view kMagic = "XXLOBX01";
+using outbox_internal::DecodeResult;
+using outbox_internal::EncodeAccepted;
+using outbox_internal::EncodeRecord;
+using outbox_internal::EncodeResult;
+using outbox_internal::GetU64;
+using outbox_internal::kAccepted;
+using outbox_internal::kAcceptedBytes;
+using outbox_internal::kDelivered;
+using outbox_internal::kHeaderBytes;
+using outbox_internal::kMagic;
+using outbox_internal::kReadChunkBytes;
+using outbox_internal::kResult;
+using outbox_internal::OutboxReplayer;
+using outbox_internal::ParseRecord;
+using outbox_internal::PutU64;
+using outbox_internal::ReadAll;
+using outbox_internal::WriteAll;
+
 constexpr absl::string_view kFileName = "outbox.log";
-constexpr size_t kHeaderBytes = 9;  // crc:u32 length:u32 type:u8
-// A longer length field is corruption: the largest real record is a RESULT
-// with a kMaxHandleMsgChars message of 4-byte UTF-8 characters.
-constexpr uint32_t kMaxPayloadBytes = 4 * 1024 * 1024;
 constexpr size_t kMaxIdsPerDelivered = 8192;
-constexpr size_t kReadChunkBytes = 1024 * 1024;
-constexpr size_t kAcceptedBytes = 24;
-constexpr size_t kResultFixedBytes = 36;
-
-enum RecordType : uint8_t { kAccepted = 1, kResult = 2, kDelivered = 3 };
-
-// CRC-32C (Castagnoli), reflected, table-driven. Hand-written because this
-// abseil has no absl::crc32c.
-constexpr std::array<uint32_t, 256> MakeCrcTable() {
-  std::array<uint32_t, 256> table{};
-  for (uint32_t i = 0; i < 256; ++i) {
-    uint32_t c = i;
-    for (int k = 0; k < 8; ++k) c = (c & 1) ? (c >> 1) ^ 0x82F63B78u : c >> 1;
-    table[i] = c;
-  }
-  return table;
-}
-constexpr std::array<uint32_t, 256> kCrcTable = MakeCrcTable();
-
-uint32_t Crc32c(absl::string_view data) {
-  uint32_t crc = 0xFFFFFFFFu;
-  for (unsigned char c : data) crc = kCrcTable[(crc ^ c) & 0xFF] ^ (crc >> 8);
-  return crc ^ 0xFFFFFFFFu;
-}
-
-void PutU32(std::string* out, uint32_t v) {
-  for (int i = 0; i < 4; ++i) out->push_back(static_cast<char>(v >> (8 * i)));
-}
-void PutU64(std::string* out, uint64_t v) {
-  for (int i = 0; i < 8; ++i) out->push_back(static_cast<char>(v >> (8 * i)));
-}
-uint32_t GetU32(const char* p) {
-  uint32_t v = 0;
-  for (int i = 3; i >= 0; --i) v = (v << 8) | static_cast<unsigned char>(p[i]);
-  return v;
-}
-uint64_t GetU64(const char* p) {
-  uint64_t v = 0;
-  for (int i = 7; i >= 0; --i) v = (v << 8) | static_cast<unsigned char>(p[i]);
-  return v;
-}
-
-// Frames `payload` as a record: header, then payload.
-std::string EncodeRecord(RecordType type, absl::string_view payload) {
-  std::string record(4, '\0');
-  record.reserve(kHeaderBytes + payload.size());
-  PutU32(&record, static_cast<uint32_t>(payload.size()));
-  record.push_back(static_cast<char>(type));
-  record.append(payload.data(), payload.size());
-  const uint32_t crc = Crc32c(absl::string_view(record).substr(4));
-  for (int i = 0; i < 4; ++i) record[i] = static_cast<char>(crc >> (8 * i));
-  return record;
-}
-
-std::string EncodeAccepted(int64_t job_id, int64_t log_id,
-                           int64_t log_date_time) {
-  std::string p;
-  PutU64(&p, job_id);
-  PutU64(&p, log_id);
-  PutU64(&p, log_date_time);
-  return EncodeRecord(kAccepted, p);
-}
-
-std::string EncodeResult(uint64_t id, const RunResult& r) {
-  std::string p;
-  p.reserve(kResultFixedBytes + r.handle_msg.size());
-  PutU64(&p, id);
-  PutU64(&p, r.job_id);
-  PutU64(&p, r.log_id);
-  PutU64(&p, r.log_date_time);
-  PutU32(&p, static_cast<uint32_t>(r.handle_code));
-  p.append(r.handle_msg);
-  return EncodeRecord(kResult, p);
-}
-
-bool DecodeResult(absl::string_view p, PendingResult* out) {
-  if (p.size() < kResultFixedBytes) return false;
-  out->id = GetU64(p.data());
-  out->result.job_id = static_cast<int64_t>(GetU64(p.data() + 8));
-  out->result.log_id = static_cast<int64_t>(GetU64(p.data() + 16));
-  out->result.log_date_time = static_cast<int64_t>(GetU64(p.data() + 24));
-  out->result.handle_code = static_cast<int32_t>(GetU32(p.data() + 32));
-  out->result.handle_msg = std::string(p.substr(kResultFixedBytes));
-  return out->id > 0;
-}
-
-// Checks a whole record read back from the file; on success points `type`
-// and `payload` into it.
-bool ParseRecord(absl::string_view rec, uint8_t* type,
-                 absl::string_view* payload) {
-  if (rec.size() < kHeaderBytes) return false;
-  const uint32_t length = GetU32(rec.data() + 4);
-  if (length != rec.size() - kHeaderBytes) return false;
-  if (GetU32(rec.data()) != Crc32c(rec.substr(4))) return false;
-  *type = static_cast<uint8_t>(rec[8]);
-  *payload = rec.substr(kHeaderBytes);
-  return true;
-}
-
-absl::Status WriteAll(int fd, absl::string_view data, int64_t offset,
-                      const std::string& path) {
-  while (!data.empty()) {
-    const ssize_t n = pwrite(fd, data.data(), data.size(), offset);
-    if (n < 0 && errno == EINTR) continue;
-    // A regular file never takes 0 bytes of a non-empty write; don't spin.
-    if (n <= 0)
-      return absl::ErrnoToStatus(n < 0 ? errno : EIO, "write " + path);
-    data.remove_prefix(n);
-    offset += n;
-  }
-  return absl::OkStatus();
-}
-
-absl::Status ReadAll(int fd, char* buf, size_t size, int64_t offset,
-                     const std::string& path) {
-  while (size > 0) {
-    const ssize_t n = pread(fd, buf, size, offset);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return absl::ErrnoToStatus(errno, "read " + path);
-    if (n == 0) return absl::DataLossError(absl::StrCat("short read ", path));
-    buf += n;
-    size -= n;
-    offset += n;
-  }
-  return absl::OkStatus();
-}
 
 // Makes a rename or a new file in `dir` durable.
 absl::Status SyncDir(const std::string& dir) {
@@ -167,90 +54,6 @@ absl::Status SyncDir(const std::string& dir) {
 }
 
 }  // namespace
-
-// Reads records in order from a byte offset with a chunked buffer, so a big
-// file is not loaded whole.
-class Outbox::Replayer {
- public:
-  enum class Next { kRecord, kEnd, kBad };
-
-  Replayer(int fd, std::string path, int64_t size, int64_t start)
-      : fd_(fd), path_(std::move(path)), size_(size), pos_(start) {}
-
-  // kRecord: `record` views the whole record (valid until the next call)
-  // and pos() has moved past it. kEnd: clean end of file. kBad: the record
-  // at pos() is torn or corrupt; `torn` says whether it looks like a write
-  // cut short at the end of the file.
-  absl::StatusOr<Next> Read(absl::string_view* record, bool* torn) {
-    const int64_t remaining = size_ - pos_;
-    if (remaining == 0) return Next::kEnd;
-    *torn = true;
-    if (remaining < static_cast<int64_t>(kHeaderBytes)) return Next::kBad;
-    absl::Status s = Fill(kHeaderBytes);
-    if (!s.ok()) return s;
-    const uint32_t length = GetU32(Data() + 4);
-    if (length > kMaxPayloadBytes) {
-      *torn = false;
-      return Next::kBad;
-    }
-    const size_t total = kHeaderBytes + length;
-    if (static_cast<int64_t>(total) > remaining) return Next::kBad;
-    if (s = Fill(total); !s.ok()) return s;
-    *record = absl::string_view(Data(), total);
-    uint8_t type;
-    absl::string_view payload;
-    if (!ParseRecord(*record, &type, &payload)) {
-      // A complete record with a bad CRC at the very end can be pages that
-      // never reached the disk before power loss.
-      *torn = static_cast<int64_t>(total) == remaining;
-      return Next::kBad;
-    }
-    pos_ += total;
-    return Next::kRecord;
-  }
-
-  int64_t pos() const { return pos_; }
-
-  // True if every byte from pos() to the end is zero: a tail the file
-  // system extended but never wrote (power loss), not corruption.
-  absl::StatusOr<bool> RestIsZero() {
-    std::string buf(kReadChunkBytes, '\0');
-    for (int64_t off = pos_; off < size_;) {
-      const size_t n = std::min<int64_t>(buf.size(), size_ - off);
-      absl::Status s = ReadAll(fd_, buf.data(), n, off, path_);
-      if (!s.ok()) return s;
-      if (std::any_of(buf.begin(), buf.begin() + n,
-                      [](char c) { return c != 0; })) {
-        return false;
-      }
-      off += n;
-    }
-    return true;
-  }
-
- private:
-  const char* Data() const { return buf_.data() + (pos_ - buf_start_); }
-
-  // Makes [pos_, pos_ + n) available in buf_. REQUIRES: pos_ + n <= size_.
-  absl::Status Fill(size_t n) {
-    const int64_t have = buf_start_ + static_cast<int64_t>(buf_.size());
-    if (pos_ >= buf_start_ && pos_ + static_cast<int64_t>(n) <= have) {
-      return absl::OkStatus();
-    }
-    const size_t want =
-        std::min<int64_t>(std::max(n, kReadChunkBytes), size_ - pos_);
-    buf_.resize(want);
-    buf_start_ = pos_;
-    return ReadAll(fd_, buf_.data(), want, pos_, path_);
-  }
-
-  const int fd_;
-  const std::string path_;
-  const int64_t size_;
-  int64_t pos_;
-  std::string buf_;
-  int64_t buf_start_ = 0;
-};
 
 std::string OutboxDir(absl::string_view log_path) {
   if (!log_path.empty() && log_path.back() == '/') log_path.remove_suffix(1);
@@ -361,13 +164,13 @@ absl::Status Outbox::ReplayLocked() {
     return absl::FailedPreconditionError(
         absl::StrCat(path_, " is not an outbox file (bad magic)"));
   }
-  Replayer replayer(fd_, path_, size, kMagic.size());
+  OutboxReplayer replayer(fd_, path_, size, kMagic.size());
   absl::string_view rec;
   bool torn = false;
   while (true) {
-    absl::StatusOr<Replayer::Next> next = replayer.Read(&rec, &torn);
+    absl::StatusOr<OutboxReplayer::Next> next = replayer.Read(&rec, &torn);
     if (!next.ok()) return next.status();
-    if (*next != Replayer::Next::kRecord) break;
+    if (*next != OutboxReplayer::Next::kRecord) break;
     const int64_t offset = replayer.pos() - static_cast<int64_t>(rec.size());
     const uint8_t type = static_cast<uint8_t>(rec[8]);
     const absl::string_view p = rec.substr(kHeaderBytes);

@@ -181,7 +181,6 @@ class Outbox {
     int64_t offset = 0;
     uint32_t size = 0;  // Whole record, header included.
   };
-  class Replayer;
 
   Outbox(OutboxOptions options, int lock_fd);
 

@@ -14,30 +14,23 @@
 //
 // Exit codes: 0 after SIGTERM/SIGINT, 2 for bad flags or a failed start
 // (port in use, record file not writable).
-#include <pthread.h>
-#include <signal.h>
-
-#include <atomic>
-#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <iostream>
 #include <memory>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "absl/flags/usage_config.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
-#include "absl/strings/strip.h"
 #include "absl/time/time.h"
 #include "glog/logging.h"
+#include "server/service/cli.h"
 #include "tools/admin_sim/admin_simulator.h"
 
 // Flag names must not collide with glog's gflags (v, logtostderr, log_dir,
@@ -63,38 +56,9 @@ ABSL_FLAG(bool, quiet, false,
 namespace xxljob {
 namespace {
 
-constexpr int kExitBadConfig = 2;
 constexpr char kProgram[] = "xxl-admin-sim";
 
-// absl::ParseCommandLine() exits by itself, with code 1, on an unknown flag
-// or a bad value (and after --help). Our contract is 2 for bad flags and 0
-// for a usage request, so while it runs an atexit hook rewrites the code.
-std::atomic<int> g_exit_code_while_parsing{-1};
-
-void RewriteFlagParsingExit() {
-  const int code = g_exit_code_while_parsing.load();
-  if (code < 0) return;  // A normal exit, after parsing.
-  std::cout.flush();
-  std::fflush(nullptr);
-  std::_Exit(code);
-}
-
-bool AsksForUsage(int argc, char** argv) {
-  for (int i = 1; i < argc; ++i) {
-    absl::string_view arg = argv[i];
-    if (arg == "--") break;
-    if (!absl::ConsumePrefix(&arg, "--")) absl::ConsumePrefix(&arg, "-");
-    arg = arg.substr(0, arg.find('='));
-    for (absl::string_view usage :
-         {"help", "helpfull", "helpshort", "helppackage", "version",
-          "only_check_args"}) {
-      if (arg == usage) return true;
-    }
-  }
-  return false;
-}
-
-std::vector<char*> ParseFlags(int argc, char** argv) {
+void SetUsage() {
   absl::SetProgramUsageMessage(
       "A stand-in XXL-JOB admin: prints and records registrations and "
       "callbacks.\nUsage: xxl-admin-sim [--flag=value ...]");
@@ -105,12 +69,6 @@ std::vector<char*> ParseFlags(int argc, char** argv) {
   };
   usage.contains_helpshort_flags = usage.contains_help_flags;
   absl::SetFlagsUsageConfig(usage);
-  g_exit_code_while_parsing.store(AsksForUsage(argc, argv) ? 0
-                                                           : kExitBadConfig);
-  std::atexit(&RewriteFlagParsingExit);
-  std::vector<char*> args = absl::ParseCommandLine(argc, argv);
-  g_exit_code_while_parsing.store(-1);
-  return args;
 }
 
 // Fills `options` from the flags; INVALID_ARGUMENT names a bad one.
@@ -153,7 +111,8 @@ void InitLogging(const char* argv0) {
 }
 
 int Main(int argc, char** argv) {
-  std::vector<char*> args = ParseFlags(argc, argv);
+  SetUsage();
+  std::vector<char*> args = ParseFlagsOrExit(argc, argv);
   if (args.size() > 1) {
     std::cerr << kProgram << ": unexpected argument \"" << args[1]
               << "\" (flags are --name=value; see --help)\n";
@@ -166,13 +125,9 @@ int Main(int argc, char** argv) {
   }
   InitLogging(argv[0]);
 
-  // Blocked before any thread starts (gRPC's included), so every thread
-  // inherits the mask and only the sigwait thread below receives them.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGTERM);
-  sigaddset(&signals, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  // Before any thread starts (gRPC's included), so every thread inherits
+  // the mask and only the SignalWaiter below receives them.
+  BlockShutdownSignals();
 
   absl::StatusOr<std::unique_ptr<AdminSimulator>> sim =
       AdminSimulator::Start(options);
@@ -186,16 +141,13 @@ int Main(int argc, char** argv) {
     std::cout << kProgram << " listening on " << (*sim)->address() << std::endl;
   }
 
-  int received = 0;
-  std::thread signal_thread([&signals, &received] {
-    while (sigwait(&signals, &received) != 0) {
-    }
-  });
-  // The main thread has nothing else to do: waiting for the signal thread
-  // is waiting for the signal.
-  signal_thread.join();
+  // The simulator's shutdown is immediate (no grace to cut short), so a
+  // second signal has nothing to hurry: still exit 0.
+  SignalWaiter waiter(SignalWaiter::SecondSignal::kIgnore);
+  const int received = waiter.WaitForSignal();
   LOG(INFO) << "received " << strsignal(received) << ": shutting down";
   (*sim)->Shutdown();
+  waiter.Stop();
   return 0;
 }
 
