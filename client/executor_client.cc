@@ -5,6 +5,7 @@
 #include "grpcpp/client_context.h"
 #include "grpcpp/create_channel.h"
 #include "grpcpp/security/credentials.h"
+#include "grpcpp/support/sync_stream.h"
 // Only header-inline parts of these (the metadata key, FromGrpcStatus) are
 // used, so the client does not link the service library.
 #include "server/service/auth.h"
@@ -83,6 +84,35 @@ absl::StatusOr<v1::LogResponse> ExecutorClient::Log(
   Prepare(options, &context);
   return Call<v1::LogResponse>(&context, &v1::Executor::Stub::Log, stub_.get(),
                                request);
+}
+
+absl::StatusOr<v1::LogResponse> ExecutorClient::TailLog(
+    const v1::LogRequest& request, const PageCallback& on_page,
+    const CallOptions& options) {
+  grpc::ClientContext context;
+  Prepare(options, &context);
+  std::unique_ptr<grpc::ClientReader<v1::LogResponse>> reader =
+      stub_->TailLog(&context, request);
+  v1::LogResponse page;
+  bool final_page = false;
+  bool stopped = false;
+  while (reader->Read(&page)) {
+    final_page = page.is_end() || page.code() != kResponseCodeSuccess;
+    // A "stop" on the final page changes nothing: the stream is ending.
+    if (!on_page(page) && !final_page) {
+      stopped = true;
+      // Finish() would wait for the rest of the stream otherwise.
+      context.TryCancel();
+      break;
+    }
+  }
+  const grpc::Status status = reader->Finish();
+  if (stopped) return absl::CancelledError("stopped by the caller");
+  if (!status.ok()) return FromGrpcStatus(status);
+  if (!final_page) {
+    return absl::DataLossError("TailLog ended without a final page");
+  }
+  return page;
 }
 
 }  // namespace xxljob

@@ -4,6 +4,7 @@
 #ifndef XXLJOB_CLIENT_EXECUTOR_CLIENT_H_
 #define XXLJOB_CLIENT_EXECUTOR_CLIENT_H_
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -50,6 +51,22 @@ class ExecutorClient {
                                         const CallOptions& options = {});
   absl::StatusOr<v1::LogResponse> Log(const v1::LogRequest& request,
                                       const CallOptions& options = {});
+
+  // Called with each TailLog page as it arrives, the final one included.
+  // Returning false stops the follow (the call is cancelled).
+  using PageCallback = std::function<bool(const v1::LogResponse&)>;
+
+  // Follows a run's log (TailLog): calls `on_page` with every page, on this
+  // thread, until the stream ends. Returns the final page: the one with
+  // is_end (with handle_code/handle_msg when the executor knows the result)
+  // or one with code 500 (e.g. "log file not found"). `options.timeout`
+  // bounds the whole follow (absl::InfiniteDuration() for none). Errors:
+  // the call's status (UNAUTHENTICATED, INVALID_ARGUMENT, DEADLINE_EXCEEDED,
+  // UNAVAILABLE, ...); CANCELLED when `on_page` returned false; DATA_LOSS if
+  // the stream ended OK without a final page (a broken server).
+  absl::StatusOr<v1::LogResponse> TailLog(const v1::LogRequest& request,
+                                          const PageCallback& on_page,
+                                          const CallOptions& options = {});
 
  private:
   // Prepares `context` with the deadline and the token.

@@ -91,8 +91,7 @@ class LogWatchRegistry {
 // outlive it.
 class WatchedLogSink : public RunLogSink {
  public:
-  WatchedLogSink(RunLogSink* target, LogWatchRegistry* watchers,
-                 int64_t log_id)
+  WatchedLogSink(RunLogSink* target, LogWatchRegistry* watchers, int64_t log_id)
       : target_(target), watchers_(watchers), log_id_(log_id) {}
   WatchedLogSink(const WatchedLogSink&) = delete;
   WatchedLogSink& operator=(const WatchedLogSink&) = delete;

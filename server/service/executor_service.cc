@@ -6,6 +6,7 @@
 #include "glog/logging.h"
 #include "server/service/auth.h"
 #include "server/service/grpc_status.h"
+#include "server/service/tail_log_reactor.h"
 #include "server/service/validation.h"
 
 namespace xxljob {
@@ -15,6 +16,16 @@ namespace {
 grpc::Status InternalError() {
   return grpc::Status(grpc::StatusCode::INTERNAL, "internal error");
 }
+
+// Ends a TailLog call at once with a failed check's status, and no page.
+class FailedWriteReactor final
+    : public grpc::ServerWriteReactor<v1::LogResponse> {
+ public:
+  explicit FailedWriteReactor(grpc::Status status) {
+    Finish(std::move(status));
+  }
+  void OnDone() override { delete this; }
+};
 
 }  // namespace
 
@@ -82,6 +93,28 @@ grpc::ServerUnaryReactor* ExecutorService::Log(
     grpc::CallbackServerContext* context, const v1::LogRequest* request,
     v1::LogResponse* response) {
   return Serve(context, "Log", [&] { return DoLog(*request, response); });
+}
+
+grpc::ServerWriteReactor<v1::LogResponse>* ExecutorService::TailLog(
+    grpc::CallbackServerContext* context, const v1::LogRequest* request) {
+  grpc::Status status;
+  try {
+    absl::Status check = CheckAccessToken(*context, access_token_);
+    if (check.ok()) check = ValidateLogRequest(*request);
+    if (check.ok()) {
+      VLOG(2) << "TailLog from " << context->peer() << ": [log "
+              << request->log_id() << "] from line "
+              << request->from_line_num();
+      return new TailLogReactor(executor_, *request);
+    }
+    status = ToGrpcStatus(check);
+  } catch (const std::exception& e) {
+    LOG_EVERY_N(ERROR, 100) << "TailLog threw: " << e.what();
+    status = InternalError();
+  }
+  VLOG(2) << "TailLog from " << context->peer() << ": "
+          << status.error_message();
+  return new FailedWriteReactor(std::move(status));
 }
 
 grpc::Status ExecutorService::DoBeat(v1::BeatResponse* response) {

@@ -30,8 +30,8 @@ inline constexpr char kExecutorVersion[] = "0.1.0";  // CMake project VERSION.
 // exception escapes a handler: one becomes INTERNAL "internal error", with
 // the detail only in the server's log.
 //
-// TailLog is not implemented yet (a streaming reactor of its own comes in a
-// later task); the CallbackService base answers it with UNIMPLEMENTED.
+// TailLog, the one method that waits, passes the same checks here and is
+// then served by a TailLogReactor (tail_log_reactor.h) of its own.
 //
 // Thread-safe. Does not own the executor, which must outlive the service.
 class ExecutorService final : public v1::Executor::CallbackService {
@@ -61,6 +61,12 @@ class ExecutorService final : public v1::Executor::CallbackService {
   grpc::ServerUnaryReactor* Log(grpc::CallbackServerContext* context,
                                 const v1::LogRequest* request,
                                 v1::LogResponse* response) override;
+  // Checks the token and the request like Log, then follows the run's log
+  // (see TailLogReactor). A failed check ends the stream at once with its
+  // status and no page.
+  grpc::ServerWriteReactor<v1::LogResponse>* TailLog(
+      grpc::CallbackServerContext* context,
+      const v1::LogRequest* request) override;
 
  private:
   // The bodies, run after the token check; each returns what Finish() gets.

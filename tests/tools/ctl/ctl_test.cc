@@ -1,0 +1,108 @@
+#include "tools/ctl/ctl.h"
+
+#include <string>
+
+#include "absl/time/time.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tools/ctl/output.h"
+
+namespace xxljob::ctl {
+namespace {
+
+using ::testing::HasSubstr;
+
+TEST(CtlTest, ParsesCommandsAndEnumNames) {
+  EXPECT_EQ(*ParseCommand("idle-beat"), Command::kIdleBeat);
+  EXPECT_EQ(*ParseCommand("log"), Command::kLog);
+  EXPECT_FALSE(ParseCommand("Run").ok());
+  struct Case {
+    const char* name;
+    v1::BlockStrategy strategy;
+  };
+  for (const Case& c : {Case{"serial", v1::SERIAL_EXECUTION},
+                        Case{"SERIAL_EXECUTION", v1::SERIAL_EXECUTION},
+                        Case{"discard_later", v1::DISCARD_LATER},
+                        Case{"Cover_Early", v1::COVER_EARLY}}) {
+    ASSERT_TRUE(ParseBlockStrategy(c.name).ok()) << c.name;
+    EXPECT_EQ(*ParseBlockStrategy(c.name), c.strategy) << c.name;
+  }
+  EXPECT_THAT(std::string(ParseBlockStrategy("later").status().message()),
+              HasSubstr("discard_later"));
+  EXPECT_EQ(*ParseGlueType("bean"), v1::BEAN);
+  EXPECT_EQ(*ParseGlueType("shell"), v1::GLUE_SHELL);
+  EXPECT_EQ(*ParseGlueType("GLUE_PYTHON2"), v1::GLUE_PYTHON2);
+  EXPECT_FALSE(ParseGlueType("cobol").ok());
+}
+
+TEST(CtlTest, FreshLogIdsAreMillisecondsTimesAThousandPlusNoise) {
+  const absl::Time now = absl::FromUnixMillis(1732190000123);
+  for (int i = 0; i < 100; ++i) {
+    const int64_t id = FreshLogId(now);
+    EXPECT_GE(id, 1732190000123000);
+    EXPECT_LT(id, 1732190000124000);
+  }
+}
+
+TEST(CtlTest, GlueVersionIsAStablePositiveHashOfTheSource) {
+  EXPECT_EQ(GlueVersionOf("echo hi"), GlueVersionOf("echo hi"));
+  EXPECT_NE(GlueVersionOf("echo hi"), GlueVersionOf("echo ho"));
+  // Pinned: a version must not change between xxl-ctl builds.
+  EXPECT_EQ(GlueVersionOf(""),
+            static_cast<int64_t>(14695981039346656037ull % (1ull << 47)) + 1);
+  for (const char* s : {"", "a", "#!/bin/sh\nexit 0\n"}) {
+    EXPECT_GE(GlueVersionOf(s), 1);
+    EXPECT_LE(GlueVersionOf(s), int64_t{1} << 47);
+  }
+}
+
+TEST(CtlTest, ExitCodesFollowTheResult) {
+  EXPECT_EQ(ExitCodeForResult(200), kExitOk);
+  EXPECT_EQ(ExitCodeForResult(500), kExitFailed);
+  EXPECT_EQ(ExitCodeForResult(502), kExitTimedOut);
+  EXPECT_EQ(ExitCodeForResult(0), kExitFailed);  // Unknown.
+}
+
+TEST(CtlOutputTest, JsonIsOneLineWithEveryField) {
+  v1::RunRequest request;
+  request.set_job_id(3);
+  request.set_log_id(1732190000123001);
+  request.set_log_date_time(1732190000123);
+  v1::RunResponse response;
+  response.set_code(200);
+  EXPECT_EQ(RunToJson(request, response),
+            "{\"job_id\":\"3\",\"log_id\":\"1732190000123001\","
+            "\"log_date_time\":\"1732190000123\",\"code\":200,\"msg\":\"\"}");
+  v1::LogResponse page;
+  page.set_log_content("a\nb\n");
+  const std::string json = ToJson(page);
+  EXPECT_THAT(json, HasSubstr("\"log_content\":\"a\\nb\\n\""));
+  EXPECT_THAT(json, HasSubstr("\"is_end\":false"));
+  EXPECT_EQ(json.find('\n'), std::string::npos);
+  EXPECT_EQ(ErrorToJson(absl::UnavailableError("no \"route\"")),
+            "{\"error\":{\"code\":\"UNAVAILABLE\",\"message\":\"no "
+            "\\\"route\\\"\"}}");
+}
+
+TEST(CtlOutputTest, HumanLines) {
+  v1::BeatResponse beat;
+  beat.set_code(200);
+  beat.set_app_name("app");
+  beat.set_address("10.0.0.5:9999");
+  beat.set_version("0.1.0");
+  beat.set_uptime_ms(3723456);
+  beat.set_job_threads(2);
+  beat.set_running(1);
+  EXPECT_EQ(DescribeBeat(beat),
+            "up: app app at 10.0.0.5:9999, version 0.1.0, uptime 1h2m3s; 2 "
+            "job threads, 1 running, 0 queued");
+  EXPECT_EQ(DescribeRefusal(500, "block strategy effect: Discard Later"),
+            "refused (500): block strategy effect: Discard Later");
+  EXPECT_EQ(DescribeResult(200, ""), "result 200");
+  EXPECT_EQ(DescribeResult(502, "job execute timeout"),
+            "result 502: job execute timeout");
+  EXPECT_THAT(DescribeResult(0, ""), HasSubstr("unknown"));
+}
+
+}  // namespace
+}  // namespace xxljob::ctl
