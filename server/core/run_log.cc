@@ -165,7 +165,15 @@ absl::StatusOr<std::unique_ptr<RunLogWriter>> RunLogWriter::Open(
   // O_RDWR only so Open can read back an existing log through the same fd;
   // every write goes through O_APPEND.
   constexpr int kFlags = O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC;
-  int log_fd = open(path.c_str(), kFlags, 0644);
+  int log_fd;
+  {
+    // Creating files in one folder takes the folder's lock in the kernel,
+    // where concurrent creators spin (measured: most of the CPU of a burst
+    // of short runs on many worker threads). Queueing here sleeps instead.
+    static absl::Mutex create_mu(absl::kConstInit);
+    absl::MutexLock lock(&create_mu);
+    log_fd = open(path.c_str(), kFlags, 0644);
+  }
   if (log_fd < 0 && errno == ENOENT) {
     // The date folder is made by the first run of the day; the others skip
     // this (one open per run on the hot path).
