@@ -79,6 +79,10 @@ ABSL_FLAG(std::string, outbox_sync, "group",
           "delivery and every 50 ms; a crash loses nothing, power loss at "
           "most that interval), every_record (survives power loss; ~100 "
           "runs/s), none (the kernel decides)");
+ABSL_FLAG(absl::Duration, result_flush_timeout,
+          xxljob::AppOptions().result_flush_timeout,
+          "at shutdown, how long pending results may take to reach an admin; "
+          "the rest stays in the outbox for the next start");
 ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(10),
           "on SIGTERM/SIGINT, how long running jobs get to finish before "
           "they are killed");
@@ -144,6 +148,7 @@ absl::Status ReadConfig(Config* config) {
   app.registry_interval = absl::GetFlag(FLAGS_registry_interval);
   app.admin_timeout = absl::GetFlag(FLAGS_admin_timeout);
   config->shutdown_grace = absl::GetFlag(FLAGS_shutdown_grace);
+  app.result_flush_timeout = absl::GetFlag(FLAGS_result_flush_timeout);
   absl::StatusOr<SyncMode> sync =
       ParseSyncMode(absl::GetFlag(FLAGS_outbox_sync));
   if (!sync.ok()) return sync.status();
@@ -179,6 +184,10 @@ absl::Status ReadConfig(Config* config) {
               config->shutdown_grace != absl::InfiniteDuration()
           ? absl::OkStatus()
           : BadFlag("shutdown_grace", "must be a finite duration >= 0"),
+      app.result_flush_timeout >= absl::ZeroDuration() &&
+              app.result_flush_timeout != absl::InfiniteDuration()
+          ? absl::OkStatus()
+          : BadFlag("result_flush_timeout", "must be a finite duration >= 0"),
   };
   for (const absl::Status& status : checks) {
     if (!status.ok()) return status;
@@ -256,7 +265,8 @@ void LogConfig(const Config& c) {
             << " registry_interval=" << app.registry_interval
             << " admin_timeout=" << app.admin_timeout
             << " outbox_sync=" << SyncModeName(app.reporter.outbox.sync_mode)
-            << " shutdown_grace=" << c.shutdown_grace;
+            << " shutdown_grace=" << c.shutdown_grace
+            << " result_flush_timeout=" << app.result_flush_timeout;
   if (e.enable_scripts && s.access_token.empty() &&
       !IsLoopbackListen(s.listen)) {
     LOG(WARNING) << "*** SECURITY: --enable_scripts is on, no access token "
