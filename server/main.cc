@@ -198,11 +198,7 @@ absl::Status ReadConfig(Config* config) {
 
 void InitLogging(const char* argv0) {
   // Operators see logs on stderr unless they asked glog for files.
-  if (std::getenv("GLOG_logtostderr") == nullptr &&
-      std::getenv("GLOG_log_dir") == nullptr) {
-    FLAGS_logtostderr = true;
-  }
-  google::InitGoogleLogging(argv0);
+  InitLoggingToStderr(argv0);
   // Stack traces on crashes, but SIGTERM is ours: glog's handler would treat
   // it as a crash and dump, instead of a graceful shutdown.
   google::InstallFailureSignalHandler();
@@ -282,26 +278,12 @@ void LogConfig(const Config& c) {
 }
 
 int Main(int argc, char** argv) {
-  absl::SetProgramUsageMessage(
+  SetUsage(
       "An XXL-JOB executor served over gRPC.\n"
       "Usage: xxl-executor [--flag=value ...]\n"
       "Logging is glog's, configured by environment: GLOG_v=1 for per-run\n"
-      "detail, GLOG_log_dir=DIR for log files instead of stderr.");
-  absl::FlagsUsageConfig usage;
-  // absl's default shows only flags defined in a file named after the
-  // program; ours live in main.cc.
-  usage.contains_help_flags = [](absl::string_view file) {
-    return absl::EndsWith(file, "server/main.cc");
-  };
-  usage.contains_helpshort_flags = usage.contains_help_flags;
-  usage.normalize_filename = [](absl::string_view file) {
-    const size_t at = file.rfind("server/main.cc");
-    return std::string(at == absl::string_view::npos ? file : file.substr(at));
-  };
-  usage.version_string = [] {
-    return absl::StrCat("xxl-executor ", kExecutorVersion, "\n");
-  };
-  absl::SetFlagsUsageConfig(usage);
+      "detail, GLOG_log_dir=DIR for log files instead of stderr.",
+      "server/main.cc", absl::StrCat("xxl-executor ", kExecutorVersion));
   std::vector<char*> args = ParseFlagsOrExit(argc, argv);
   if (args.size() > 1) {
     std::cerr << "xxl-executor: unexpected argument \"" << args[1]

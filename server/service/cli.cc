@@ -11,6 +11,9 @@
 #include <iostream>
 
 #include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/flags/usage_config.h"
+#include "absl/strings/match.h"
 #include "absl/strings/string_view.h"
 #include "absl/strings/strip.h"
 #include "glog/logging.h"
@@ -116,6 +119,32 @@ void SignalWaiter::Loop() {
       std::_Exit(kExitSecondSignal);
     }
   }
+}
+
+void SetUsage(absl::string_view message, std::string main_file,
+              std::string version) {
+  absl::SetProgramUsageMessage(message);
+  absl::FlagsUsageConfig usage;
+  usage.contains_help_flags = [main_file](absl::string_view file) {
+    return absl::EndsWith(file, main_file);
+  };
+  usage.contains_helpshort_flags = usage.contains_help_flags;
+  usage.normalize_filename = [main_file](absl::string_view file) {
+    const size_t at = file.rfind(main_file);
+    return std::string(at == absl::string_view::npos ? file : file.substr(at));
+  };
+  if (!version.empty()) {
+    usage.version_string = [version] { return version + "\n"; };
+  }
+  absl::SetFlagsUsageConfig(usage);
+}
+
+void InitLoggingToStderr(const char* argv0) {
+  if (std::getenv("GLOG_logtostderr") == nullptr &&
+      std::getenv("GLOG_log_dir") == nullptr) {
+    FLAGS_logtostderr = true;
+  }
+  google::InitGoogleLogging(argv0);
 }
 
 }  // namespace xxljob

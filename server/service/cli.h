@@ -19,9 +19,11 @@
 #define XXLJOB_SERVER_SERVICE_CLI_H_
 
 #include <atomic>
+#include <string>
 #include <thread>
 #include <vector>
 
+#include "absl/strings/string_view.h"
 #include "absl/synchronization/notification.h"
 
 namespace xxljob {
@@ -32,6 +34,16 @@ inline constexpr int kExitBadConfig = 2;
 // Exit code when a second shutdown signal ends the process before shutdown
 // is done (SignalWaiter::SecondSignal::kExit).
 inline constexpr int kExitSecondSignal = 1;
+
+// Sets the --help text: `message` first, then the flags defined in the file
+// whose path ends in `main_file` (absl's default lists only flags of a file
+// named after the program, which ours are not), and the --version text.
+void SetUsage(absl::string_view message, std::string main_file,
+              std::string version = "");
+
+// Initializes glog with logs on stderr, unless glog's environment
+// (GLOG_logtostderr, GLOG_log_dir) says otherwise.
+void InitLoggingToStderr(const char* argv0);
 
 // Parses the command line with absl::ParseCommandLine() and returns what it
 // returns: argv[0], then the positional arguments. absl ends the process

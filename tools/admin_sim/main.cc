@@ -58,19 +58,6 @@ namespace {
 
 constexpr char kProgram[] = "xxl-admin-sim";
 
-void SetUsage() {
-  absl::SetProgramUsageMessage(
-      "A stand-in XXL-JOB admin: prints and records registrations and "
-      "callbacks.\nUsage: xxl-admin-sim [--flag=value ...]");
-  absl::FlagsUsageConfig usage;
-  // absl's default shows only flags of a file named after the program.
-  usage.contains_help_flags = [](absl::string_view file) {
-    return absl::EndsWith(file, "admin_sim/main.cc");
-  };
-  usage.contains_helpshort_flags = usage.contains_help_flags;
-  absl::SetFlagsUsageConfig(usage);
-}
-
 // Fills `options` from the flags; INVALID_ARGUMENT names a bad one.
 absl::Status ReadOptions(AdminSimulatorOptions* options) {
   options->name = kProgram;
@@ -100,18 +87,11 @@ absl::Status ReadOptions(AdminSimulatorOptions* options) {
   return absl::OkStatus();
 }
 
-void InitLogging(const char* argv0) {
-  // Logs go to stderr (stdout carries the events) unless glog was told
-  // otherwise through its environment.
-  if (std::getenv("GLOG_logtostderr") == nullptr &&
-      std::getenv("GLOG_log_dir") == nullptr) {
-    FLAGS_logtostderr = true;
-  }
-  google::InitGoogleLogging(argv0);
-}
-
 int Main(int argc, char** argv) {
-  SetUsage();
+  SetUsage(
+      "A stand-in XXL-JOB admin: prints and records registrations and "
+      "callbacks.\nUsage: xxl-admin-sim [--flag=value ...]",
+      "admin_sim/main.cc");
   std::vector<char*> args = ParseFlagsOrExit(argc, argv);
   if (args.size() > 1) {
     std::cerr << kProgram << ": unexpected argument \"" << args[1]
@@ -123,7 +103,8 @@ int Main(int argc, char** argv) {
     std::cerr << kProgram << ": " << s.message() << " (see --help)\n";
     return kExitBadConfig;
   }
-  InitLogging(argv[0]);
+  // Logs go to stderr: stdout carries the events.
+  InitLoggingToStderr(argv[0]);
 
   // Before any thread starts (gRPC's included), so every thread inherits
   // the mask and only the SignalWaiter below receives them.

@@ -106,20 +106,6 @@ Examples:
   xxl-ctl log --log_id=1732190000123001 --log_date_time=1732190000123 --follow
   XXL_JOB_ACCESS_TOKEN=s3cret xxl-ctl --json beat)";
 
-std::vector<char*> ParseFlags(int argc, char** argv) {
-  absl::SetProgramUsageMessage(kUsage);
-  absl::FlagsUsageConfig usage;
-  // absl's default shows only flags of a file named after the program.
-  usage.contains_help_flags = [](absl::string_view file) {
-    return absl::EndsWith(file, "ctl/main.cc");
-  };
-  usage.contains_helpshort_flags = usage.contains_help_flags;
-  absl::SetFlagsUsageConfig(usage);
-  // Bad flags exit with 2 (kExitUsage), --help with 0.
-  std::vector<char*> args = ParseFlagsOrExit(argc, argv);
-  return args;
-}
-
 absl::Status ReadRunRequest(absl::Time now, v1::RunRequest* run) {
   run->set_job_id(absl::GetFlag(FLAGS_job_id));
   run->set_executor_handler(absl::GetFlag(FLAGS_handler));
@@ -223,18 +209,10 @@ absl::Status ReadOptions(absl::string_view command, CtlOptions* options) {
   return absl::OkStatus();
 }
 
-void InitLogging(const char* argv0) {
-  // Our own output is stdout and stderr; glog, which only speaks up when
-  // something is wrong, goes to stderr unless its environment says not to.
-  if (std::getenv("GLOG_logtostderr") == nullptr &&
-      std::getenv("GLOG_log_dir") == nullptr) {
-    FLAGS_logtostderr = true;
-  }
-  google::InitGoogleLogging(argv0);
-}
-
 int Main(int argc, char** argv) {
-  std::vector<char*> args = ParseFlags(argc, argv);
+  SetUsage(kUsage, "ctl/main.cc");
+  // Bad flags exit with 2 (kExitUsage), --help with 0.
+  std::vector<char*> args = ParseFlagsOrExit(argc, argv);
   if (args.size() != 2) {
     std::cerr << kProgram << ": "
               << (args.size() < 2
@@ -249,7 +227,8 @@ int Main(int argc, char** argv) {
               << std::endl;
     return kExitUsage;
   }
-  InitLogging(argv[0]);
+  // glog only speaks up when something is wrong: to stderr.
+  InitLoggingToStderr(argv[0]);
   std::string token = absl::GetFlag(FLAGS_token);
   if (token.empty()) {
     if (const char* env = std::getenv("XXL_JOB_ACCESS_TOKEN")) token = env;
