@@ -1,17 +1,21 @@
-// xxl-bench: measures the executor's per-trigger overhead against the bare
-// gRPC cost on the same server in the same run: Beat RPCs/s (a trivial
-// unary call) and Run RPCs/s with demoJobHandler, at the same concurrency.
+// xxl-bench: measures the executor against itself in one run, so that the
+// ratios hold across machines even though absolute numbers do not.
 //
-// Without --target it starts an executor in-process on 127.0.0.1:0 with a
-// temporary data directory (removed at exit) and waits for every accepted run
-// to finish before it reports. Absolute numbers vary between machines and
-// runs; the ratio is the headline.
-#include <unistd.h>
-
-#include <atomic>
+//   ceiling    Beat RPCs/s vs Run RPCs/s (demoJobHandler), closed loop, same
+//              server and concurrency; "ceiling ratio" = Run/Beat.
+//   latency    open-loop trigger-to-callback latency (p50/p99/p99.9) at
+//              fixed offered rates and at half the sustained rate.
+//   sustained  the highest offered rate delivered exactly once without a
+//              growing backlog, and its ratio to the Beat rate.
+//   scale      resident memory and threads: idle, with many idle job
+//              threads, with many sleeping runs (then killed).
+//   paging     Log RPC time of page 1 vs the last page of a 1M-line log.
+//
+// In-process (the default), the executor is an ExecutorApp wired to an
+// in-process admin simulator exactly as in production; --target measures
+// only the ceiling of a running executor. Prints a table and writes a CSV.
 #include <cstdio>
-#include <filesystem>
-#include <memory>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -19,190 +23,180 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/synchronization/mutex.h"
-#include "absl/time/clock.h"
-#include "absl/time/time.h"
 #include "glog/logging.h"
-#include "grpcpp/grpcpp.h"
-#include "handlers/builtin_handlers.h"
-#include "server/service/executor_server.h"
-#include "xxljob/v1/executor.grpc.pb.h"
+#include "tools/bench/phases.h"
 
 ABSL_FLAG(std::string, target, "",
-          "executor host:port to measure; empty: start one in-process");
+          "executor host:port to measure (ceiling only); empty: in-process");
 ABSL_FLAG(std::string, token, "", "access token of the target executor");
+ABSL_FLAG(std::vector<std::string>, phases,
+          std::vector<std::string>({"ceiling", "latency", "sustained", "scale",
+                                    "paging"}),
+          "phases to run: ceiling,latency,sustained,scale,paging");
+ABSL_FLAG(std::string, csv, "xxl-bench.csv", "CSV output (name,value,unit)");
 ABSL_FLAG(absl::Duration, duration, absl::Seconds(5),
-          "how long each phase (Beat, Run) lasts");
-ABSL_FLAG(int, concurrency, 32, "calls in flight (client threads)");
+          "ceiling: how long Beat, then Run, lasts");
+ABSL_FLAG(int, concurrency, 32, "ceiling: calls in flight (client threads)");
 ABSL_FLAG(int, channels, 4, "gRPC channels (TCP connections) to spread over");
-ABSL_FLAG(int, jobs, 1000, "distinct job ids the Run phase spreads over");
+ABSL_FLAG(int, jobs, 1000, "distinct job ids Runs spread over");
 ABSL_FLAG(int, max_running, xxljob::ExecutorOptions().max_running,
           "in-process executor: runs executing at once (worker threads)");
+ABSL_FLAG(absl::Duration, latency_duration, absl::Seconds(10),
+          "latency: sending time per offered rate");
+ABSL_FLAG(std::vector<std::string>, latency_rates,
+          std::vector<std::string>({"1000"}),
+          "latency: offered rates (Runs/s); half the sustained rate is added "
+          "when the sustained phase runs");
+ABSL_FLAG(absl::Duration, sustain_duration, absl::Seconds(30),
+          "sustained: window per tried rate");
+ABSL_FLAG(double, sustain_start_rate, 500, "sustained: first rate tried");
+ABSL_FLAG(double, sustain_max_rate, 200000, "sustained: highest rate tried");
+ABSL_FLAG(int, sustain_refine_steps, 2,
+          "sustained: bisections after the first failing rate");
+ABSL_FLAG(int, scale_idle_jobs, 10000, "scale: job ids triggered once");
+ABSL_FLAG(int, scale_sleeping_runs, 1000, "scale: sleeping runs in flight");
+ABSL_FLAG(absl::Duration, scale_sleep, absl::Seconds(60),
+          "scale: how long each sleeping run would sleep (they are killed)");
+ABSL_FLAG(int, paging_lines, 1000000, "paging: lines of the long log");
+ABSL_FLAG(int, paging_repeats, 20, "paging: Log calls timed per page");
 
-namespace xxljob {
+namespace xxljob::bench {
 namespace {
 
-// Counts finished runs so the benchmark can wait for all of them.
-class CountingSink : public ResultSink {
- public:
-  void Accepted(const Trigger&) override {}
-  void Finished(const RunResult&) override {
-    absl::MutexLock lock(&mu_);
-    ++finished_;
-  }
-  bool WaitFor(int64_t n, absl::Duration timeout) {
-    absl::MutexLock lock(&mu_);
-    auto done = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-      return finished_ >= n;
-    };
-    return mu_.AwaitWithTimeout(absl::Condition(&done), timeout);
-  }
-
- private:
-  absl::Mutex mu_;
-  int64_t finished_ ABSL_GUARDED_BY(mu_) = 0;
-};
-
-struct Phase {
-  int64_t ok = 0;
-  int64_t failed = 0;
-  absl::Duration elapsed;
-  double rate() const { return ok / absl::ToDoubleSeconds(elapsed); }
-};
-
-// Runs `call(thread, i)` from `concurrency` threads for `duration`.
-template <typename Call>
-Phase Measure(int concurrency, absl::Duration duration, Call call) {
-  std::atomic<int64_t> ok{0}, failed{0};
-  const absl::Time start = absl::Now();
-  const absl::Time end = start + duration;
-  std::vector<std::thread> threads;
-  for (int t = 0; t < concurrency; ++t) {
-    threads.emplace_back([&, t] {
-      for (int64_t i = 0; absl::Now() < end; ++i) {
-        (call(t, i) ? ok : failed).fetch_add(1);
-      }
-    });
-  }
-  for (std::thread& t : threads) t.join();
-  return Phase{ok.load(), failed.load(), absl::Now() - start};
-}
-
 int Main() {
-  const int concurrency = absl::GetFlag(FLAGS_concurrency);
-  const absl::Duration duration = absl::GetFlag(FLAGS_duration);
-  const int jobs = absl::GetFlag(FLAGS_jobs);
-  if (concurrency < 1 || jobs < 1 || absl::GetFlag(FLAGS_channels) < 1 ||
-      duration <= absl::ZeroDuration()) {
-    std::fprintf(stderr,
-                 "xxl-bench: concurrency, channels, jobs and "
-                 "duration must be positive\n");
-    return 2;
-  }
-
-  HandlerRegistry registry;
-  CHECK(RegisterBuiltinHandlers(&registry).ok());
-  CountingSink sink;
-  std::unique_ptr<ExecutorServer> server;
-  std::string target = absl::GetFlag(FLAGS_target);
-  const std::string data_dir =
-      absl::StrCat(std::filesystem::temp_directory_path().string(),
-                   "/xxl-bench-", ::getpid());
-  if (target.empty()) {
-    ServerOptions options;
-    options.listen = "127.0.0.1:0";
-    options.executor.log_path = data_dir;
-    options.executor.max_running = absl::GetFlag(FLAGS_max_running);
-    auto started = ExecutorServer::Start(options, &registry, &sink);
-    if (!started.ok()) {
-      std::fprintf(stderr, "xxl-bench: %s\n",
-                   started.status().ToString().c_str());
+  const std::vector<std::string> phase_list = absl::GetFlag(FLAGS_phases);
+  const std::set<std::string> phases(phase_list.begin(), phase_list.end());
+  for (const std::string& p : phases) {
+    static const std::set<std::string> known = {"ceiling", "latency",
+                                                "sustained", "scale", "paging"};
+    if (known.count(p) == 0) {
+      std::fprintf(stderr, "xxl-bench: unknown phase %s\n", p.c_str());
       return 2;
     }
-    server = *std::move(started);
-    target = absl::StrCat("127.0.0.1:", server->port());
   }
-
-  std::vector<std::unique_ptr<v1::Executor::Stub>> stubs;
-  for (int c = 0; c < absl::GetFlag(FLAGS_channels); ++c) {
-    grpc::ChannelArguments args;
-    args.SetInt("grpc.channel_id", c);  // Distinct connections.
-    stubs.push_back(v1::Executor::NewStub(grpc::CreateCustomChannel(
-        target, grpc::InsecureChannelCredentials(), args)));
+  std::vector<double> rates;
+  for (const std::string& r : absl::GetFlag(FLAGS_latency_rates)) {
+    double rate = 0;
+    if (!absl::SimpleAtod(r, &rate) || rate <= 0) {
+      std::fprintf(stderr, "xxl-bench: bad --latency_rates entry %s\n",
+                   r.c_str());
+      return 2;
+    }
+    rates.push_back(rate);
   }
-  const std::string token = absl::GetFlag(FLAGS_token);
-  auto context = [&](grpc::ClientContext* ctx) {
-    ctx->set_deadline(std::chrono::system_clock::now() +
-                      std::chrono::seconds(10));
-    if (!token.empty()) ctx->AddMetadata("xxl-job-access-token", token);
-  };
-  auto stub = [&](int thread) -> v1::Executor::Stub& {
-    return *stubs[thread % stubs.size()];
-  };
-
-  const Phase beat = Measure(concurrency, duration, [&](int t, int64_t) {
-    grpc::ClientContext ctx;
-    context(&ctx);
-    v1::BeatResponse response;
-    return stub(t).Beat(&ctx, v1::BeatRequest(), &response).ok() &&
-           response.code() == 200;
-  });
-
-  // Log ids unique across threads and across runs of the benchmark.
-  const int64_t base = absl::ToUnixMicros(absl::Now()) * 1000;
-  const Phase run = Measure(concurrency, duration, [&](int t, int64_t i) {
-    grpc::ClientContext ctx;
-    context(&ctx);
-    v1::RunRequest request;
-    const int64_t n = i * concurrency + t;
-    request.set_job_id(1 + n % jobs);
-    request.set_log_id(base + n);
-    request.set_log_date_time(absl::ToUnixMillis(absl::Now()));
-    request.set_executor_handler("demoJobHandler");
-    request.set_executor_params("bench");
-    v1::RunResponse response;
-    return stub(t).Run(&ctx, request, &response).ok() && response.code() == 200;
-  });
+  if (absl::GetFlag(FLAGS_concurrency) < 1 || absl::GetFlag(FLAGS_jobs) < 1 ||
+      absl::GetFlag(FLAGS_channels) < 1) {
+    std::fprintf(stderr, "xxl-bench: concurrency, channels, jobs must be > 0\n");
+    return 2;
+  }
+  const auto has = [&](const char* p) { return phases.count(p) > 0; };
 
   std::printf(
-      "xxl-bench: target %s, %d cores, concurrency %d, %d channels, "
-      "%s per phase\n",
-      target.c_str(), static_cast<int>(std::thread::hardware_concurrency()),
-      concurrency, static_cast<int>(stubs.size()),
-      absl::FormatDuration(duration).c_str());
-  std::printf("%-28s %12s %10s\n", "phase", "calls/s", "failed");
-  std::printf("%-28s %12.0f %10lld\n", "Beat", beat.rate(),
-              static_cast<long long>(beat.failed));
-  std::printf("%-28s %12.0f %10lld\n", "Run (demoJobHandler)", run.rate(),
-              static_cast<long long>(run.failed));
-  std::printf("%-28s %12.2f\n", "ceiling ratio (Run/Beat)",
-              run.rate() / beat.rate());
-  if (server != nullptr) {
-    const bool drained = sink.WaitFor(run.ok, absl::Minutes(5));
-    std::printf("all %lld accepted runs finished: %s\n",
-                static_cast<long long>(run.ok), drained ? "yes" : "NO");
-    server->Shutdown(absl::Seconds(5));
-    std::filesystem::remove_all(data_dir);
+      "xxl-bench: %u cores, phases %s\n"
+      "absolute numbers vary between machines and runs; the ratios are the "
+      "headline.\n",
+      std::thread::hardware_concurrency(), absl::StrJoin(phase_list, ",").c_str());
+  Report report;
+  report.Add("machine.cores", std::thread::hardware_concurrency(), "cores");
+
+  CeilingOptions ceiling;
+  ceiling.duration = absl::GetFlag(FLAGS_duration);
+  ceiling.concurrency = absl::GetFlag(FLAGS_concurrency);
+  ceiling.jobs = absl::GetFlag(FLAGS_jobs);
+
+  const std::string target = absl::GetFlag(FLAGS_target);
+  if (!target.empty()) {
+    Clients clients(target, absl::GetFlag(FLAGS_channels),
+                    absl::GetFlag(FLAGS_token));
+    if (has("ceiling")) RunCeiling(ceiling, clients, nullptr, report);
+    if (phases.size() > (has("ceiling") ? 1u : 0u)) {
+      report.Note("--target: only the ceiling phase measures a remote "
+                  "executor; the others need the in-process admin");
+    }
+  } else {
+    HandlerRegistry registry;
+    RegisterBenchHandlers(&registry);
+    // First, with a rig of its own: memory baselines are cleanest in a
+    // process that has not yet run the other phases.
+    if (has("scale")) {
+      ScaleOptions scale;
+      scale.idle_jobs = absl::GetFlag(FLAGS_scale_idle_jobs);
+      scale.sleeping_runs = absl::GetFlag(FLAGS_scale_sleeping_runs);
+      scale.sleep = absl::GetFlag(FLAGS_scale_sleep);
+      RunScale(scale, &registry, report);
+    }
+    RigOptions rig_options;
+    rig_options.max_running = absl::GetFlag(FLAGS_max_running);
+    rig_options.channels = absl::GetFlag(FLAGS_channels);
+    auto rig = Rig::Start(rig_options, &registry);
+    if (!rig.ok()) {
+      std::fprintf(stderr, "xxl-bench: %s\n", rig.status().ToString().c_str());
+      return 2;
+    }
+    double beat_rate = 0;
+    if (has("ceiling")) {
+      beat_rate = RunCeiling(ceiling, (*rig)->clients(), rig->get(), report)
+                      .beat_rate;
+    }
+    if (has("sustained")) {
+      SustainedOptions sustained;
+      sustained.window = absl::GetFlag(FLAGS_sustain_duration);
+      sustained.start_rate = absl::GetFlag(FLAGS_sustain_start_rate);
+      sustained.max_rate = absl::GetFlag(FLAGS_sustain_max_rate);
+      sustained.refine_steps = absl::GetFlag(FLAGS_sustain_refine_steps);
+      sustained.jobs = absl::GetFlag(FLAGS_jobs);
+      const double rate = RunSustained(sustained, **rig, report);
+      if (beat_rate > 0) {
+        report.Add("sustained.ratio_to_beat", rate / beat_rate, "ratio");
+      } else {
+        report.Note("sustained: no Beat rate (ceiling phase not run)");
+      }
+      if (rate > 0) rates.push_back(rate / 2);
+    }
+    if (has("latency")) {
+      LatencyOptions latency;
+      latency.duration = absl::GetFlag(FLAGS_latency_duration);
+      latency.rates = rates;
+      latency.jobs = absl::GetFlag(FLAGS_jobs);
+      RunLatency(latency, **rig, report);
+    }
+    if (has("paging")) {
+      PagingOptions paging;
+      paging.lines = absl::GetFlag(FLAGS_paging_lines);
+      paging.repeats = absl::GetFlag(FLAGS_paging_repeats);
+      RunPaging(paging, **rig, report);
+    }
   }
-  std::printf(
-      "absolute numbers vary between machines and runs; compare "
-      "ratios.\n");
+
+  report.Print();
+  const std::string csv = absl::GetFlag(FLAGS_csv);
+  if (absl::Status s = report.WriteCsv(csv); !s.ok()) {
+    std::fprintf(stderr, "xxl-bench: %s\n", s.ToString().c_str());
+    return 1;
+  }
+  std::printf("wrote %s\nabsolute numbers vary between machines and runs; "
+              "compare ratios.\n", csv.c_str());
   return 0;
 }
 
 }  // namespace
-}  // namespace xxljob
+}  // namespace xxljob::bench
 
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
-      "measures Beat and Run RPCs/s against an executor\n"
-      "  xxl-bench                      # in-process executor\n"
-      "  xxl-bench --target=host:9999   # a running executor");
+      "benchmarks an XXL-JOB executor: ceiling, latency, sustained rate, "
+      "scale, log paging\n"
+      "  xxl-bench                                   # everything, in-process\n"
+      "  xxl-bench --phases=latency --sustain_duration=10s\n"
+      "  xxl-bench --target=host:9999 --phases=ceiling");
   absl::ParseCommandLine(argc, argv);
   google::InitGoogleLogging(argv[0]);
   // Debian's abseil is built with mutex deadlock detection on, which costs
   // a graph update per lock; it is a debugging aid, not for measurements.
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
-  return xxljob::Main();
+  return xxljob::bench::Main();
 }
