@@ -71,8 +71,8 @@ CeilingResult RunCeiling(const CeilingOptions& options, Clients& clients,
     const absl::Time start = absl::Now();
     const bool drained =
         rig->WaitDelivered(delivered_before + run.ok, absl::Minutes(5));
-    report.Add("ceiling.drain_after_run", absl::ToDoubleSeconds(absl::Now() - start),
-               "s");
+    report.Add("ceiling.drain_after_run",
+               absl::ToDoubleSeconds(absl::Now() - start), "s");
     if (!drained) report.Note("ceiling: not every accepted run was delivered");
   }
   return {beat.rate(), run.rate()};

@@ -30,8 +30,8 @@ void RunLatency(const LatencyOptions& options, Rig& rig, Report& report) {
     report.Add(p + "max", got.latency_ms.empty() ? 0 : got.latency_ms.back(),
                "ms");
     report.Add(p + "runs", static_cast<double>(run.scheduled.size()), "runs");
-    report.Add(p + "sender_max_lag",
-               absl::ToDoubleMilliseconds(run.max_lag), "ms");
+    report.Add(p + "sender_max_lag", absl::ToDoubleMilliseconds(run.max_lag),
+               "ms");
     if (run.rejected + got.missing + got.duplicates > 0) {
       report.Note(absl::StrCat("latency at ", rate, "/s: ", run.rejected,
                                " rejected, ", got.missing, " missing, ",

@@ -90,7 +90,8 @@ int Main() {
   }
   if (absl::GetFlag(FLAGS_concurrency) < 1 || absl::GetFlag(FLAGS_jobs) < 1 ||
       absl::GetFlag(FLAGS_channels) < 1) {
-    std::fprintf(stderr, "xxl-bench: concurrency, channels, jobs must be > 0\n");
+    std::fprintf(stderr,
+                 "xxl-bench: concurrency, channels, jobs must be > 0\n");
     return 2;
   }
   const auto has = [&](const char* p) { return phases.count(p) > 0; };
@@ -99,7 +100,8 @@ int Main() {
       "xxl-bench: %u cores, phases %s\n"
       "absolute numbers vary between machines and runs; the ratios are the "
       "headline.\n",
-      std::thread::hardware_concurrency(), absl::StrJoin(phase_list, ",").c_str());
+      std::thread::hardware_concurrency(),
+      absl::StrJoin(phase_list, ",").c_str());
   Report report;
   report.Add("machine.cores", std::thread::hardware_concurrency(), "cores");
 
@@ -114,8 +116,9 @@ int Main() {
                     absl::GetFlag(FLAGS_token));
     if (has("ceiling")) RunCeiling(ceiling, clients, nullptr, report);
     if (phases.size() > (has("ceiling") ? 1u : 0u)) {
-      report.Note("--target: only the ceiling phase measures a remote "
-                  "executor; the others need the in-process admin");
+      report.Note(
+          "--target: only the ceiling phase measures a remote "
+          "executor; the others need the in-process admin");
     }
   } else {
     HandlerRegistry registry;
@@ -139,8 +142,8 @@ int Main() {
     }
     double beat_rate = 0;
     if (has("ceiling")) {
-      beat_rate = RunCeiling(ceiling, (*rig)->clients(), rig->get(), report)
-                      .beat_rate;
+      beat_rate =
+          RunCeiling(ceiling, (*rig)->clients(), rig->get(), report).beat_rate;
     }
     if (has("sustained")) {
       SustainedOptions sustained;
@@ -178,8 +181,10 @@ int Main() {
     std::fprintf(stderr, "xxl-bench: %s\n", s.ToString().c_str());
     return 1;
   }
-  std::printf("wrote %s\nabsolute numbers vary between machines and runs; "
-              "compare ratios.\n", csv.c_str());
+  std::printf(
+      "wrote %s\nabsolute numbers vary between machines and runs; "
+      "compare ratios.\n",
+      csv.c_str());
   return 0;
 }
 

@@ -24,7 +24,8 @@ OpenLoopRun SendOpenLoop(Rig& rig, double rate, absl::Duration duration,
   run.rate = rate;
   run.base_log_id = FreshLogIdBase();
   run.delivered_before = rig.delivered();
-  const int64_t n = static_cast<int64_t>(rate * absl::ToDoubleSeconds(duration));
+  const int64_t n =
+      static_cast<int64_t>(rate * absl::ToDoubleSeconds(duration));
   run.scheduled.resize(n);
   std::atomic<int64_t> accepted{0}, rejected{0}, in_flight{0};
 
@@ -51,8 +52,8 @@ OpenLoopRun SendOpenLoop(Rig& rig, double rate, absl::Duration duration,
     }
     auto* call = new Call;
     rig.clients().Prepare(&call->ctx, absl::Seconds(10));
-    call->request = MakeRun(1 + i % jobs, run.base_log_id + i,
-                            "demoJobHandler", "bench");
+    call->request =
+        MakeRun(1 + i % jobs, run.base_log_id + i, "demoJobHandler", "bench");
     in_flight.fetch_add(1);
     rig.clients().stub(i).async()->Run(
         &call->ctx, &call->request, &call->response,
@@ -72,8 +73,7 @@ OpenLoopRun SendOpenLoop(Rig& rig, double rate, absl::Duration duration,
 Deliveries CollectDeliveries(Rig& rig, const OpenLoopRun& run,
                              absl::Duration timeout) {
   Deliveries out;
-  out.drained =
-      rig.WaitDelivered(run.delivered_before + run.accepted, timeout);
+  out.drained = rig.WaitDelivered(run.delivered_before + run.accepted, timeout);
   const int64_t n = static_cast<int64_t>(run.scheduled.size());
   std::vector<int> count(n, 0);
   for (const RecordedCallback& cb : rig.admin().callbacks()) {

@@ -16,11 +16,11 @@ namespace xxljob::bench {
 
 struct OpenLoopRun {
   double rate = 0;
-  int64_t base_log_id = 0;          // run i has log id base_log_id + i
+  int64_t base_log_id = 0;            // run i has log id base_log_id + i
   std::vector<absl::Time> scheduled;  // by i
-  int64_t accepted = 0;             // code 200
-  int64_t rejected = 0;             // RPC failed or code != 200
-  absl::Duration max_lag;           // how far behind schedule a send went
+  int64_t accepted = 0;               // code 200
+  int64_t rejected = 0;               // RPC failed or code != 200
+  absl::Duration max_lag;             // how far behind schedule a send went
   // Sampled once a second while sending: runs sent and not rejected, minus
   // results delivered since the start.
   std::vector<int64_t> backlog;

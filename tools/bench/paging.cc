@@ -61,9 +61,9 @@ void RegisterBenchHandlers(HandlerRegistry* registry) {
 }
 
 void RunPaging(const PagingOptions& options, Rig& rig, Report& report) {
-  const v1::RunRequest run = MakeRun(
-      1'000'000'001, FreshLogIdBase(), kLogLinesHandler,
-      absl::StrCat(options.lines));
+  const v1::RunRequest run =
+      MakeRun(1'000'000'001, FreshLogIdBase(), kLogLinesHandler,
+              absl::StrCat(options.lines));
   const int64_t delivered = rig.delivered();
   const absl::Time start = absl::Now();
   {

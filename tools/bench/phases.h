@@ -52,8 +52,8 @@ struct SustainedOptions {
 double RunSustained(const SustainedOptions& options, Rig& rig, Report& report);
 
 struct ScaleOptions {
-  int idle_jobs = 10000;      // job ids triggered once and left idle
-  int sleeping_runs = 1000;   // sleepJobHandler runs held in flight
+  int idle_jobs = 10000;     // job ids triggered once and left idle
+  int sleeping_runs = 1000;  // sleepJobHandler runs held in flight
   absl::Duration sleep = absl::Seconds(60);
 };
 // Starts its own rig (so the baseline is a freshly started executor).

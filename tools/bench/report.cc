@@ -30,7 +30,8 @@ void Report::Note(const std::string& text) {
 void Report::Print() const {
   std::printf("\n%-42s %14s  %s\n", "name", "value", "unit");
   for (const Row& row : rows_) PrintRow(row.name, row.value, row.unit);
-  for (const std::string& note : notes_) std::printf("note: %s\n", note.c_str());
+  for (const std::string& note : notes_)
+    std::printf("note: %s\n", note.c_str());
 }
 
 absl::Status Report::WriteCsv(const std::string& path) const {
@@ -43,8 +44,7 @@ absl::Status Report::WriteCsv(const std::string& path) const {
   }
   out.flush();
   if (!out) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("cannot write ", path));
+    return absl::FailedPreconditionError(absl::StrCat("cannot write ", path));
   }
   return absl::OkStatus();
 }

@@ -53,8 +53,7 @@ absl::StatusOr<std::unique_ptr<Rig>> Rig::Start(
   if (!app.ok()) return app.status();
   rig->app_ = *std::move(app);
   rig->target_ = absl::StrCat("127.0.0.1:", rig->app_->server().port());
-  rig->clients_ =
-      std::make_unique<Clients>(rig->target_, options.channels, "");
+  rig->clients_ = std::make_unique<Clients>(rig->target_, options.channels, "");
   return rig;
 }
 

@@ -34,7 +34,10 @@ bool SendRun(Rig& rig, const v1::RunRequest& request) {
   grpc::ClientContext ctx;
   rig.clients().Prepare(&ctx, absl::Seconds(10));
   v1::RunResponse response;
-  return rig.clients().stub(request.log_id()).Run(&ctx, request, &response).ok() &&
+  return rig.clients()
+             .stub(request.log_id())
+             .Run(&ctx, request, &response)
+             .ok() &&
          response.code() == 200;
 }
 
@@ -69,7 +72,8 @@ void RunScale(const ScaleOptions& options, const HandlerRegistry* registry,
   }
   absl::SleepFor(absl::Milliseconds(500));
   const double with_jobs = RssMiB();
-  const std::string jobs = absl::StrCat("scale.", options.idle_jobs, "_idle_jobs.");
+  const std::string jobs =
+      absl::StrCat("scale.", options.idle_jobs, "_idle_jobs.");
   report.Add(jobs + "accepted", ran, "runs");
   report.Add(jobs + "rss_over_idle", with_jobs - idle, "MiB");
   report.Add(jobs + "threads", ProcStatus("Threads"), "threads");
@@ -84,7 +88,8 @@ void RunScale(const ScaleOptions& options, const HandlerRegistry* registry,
   });
   absl::SleepFor(absl::Seconds(1));  // Let every run reach its sleep.
   const double with_sleeping = RssMiB();
-  const std::string s = absl::StrCat("scale.", options.sleeping_runs, "_sleeping.");
+  const std::string s =
+      absl::StrCat("scale.", options.sleeping_runs, "_sleeping.");
   report.Add(s + "accepted", sleeping, "runs");
   report.Add(s + "rss_over_previous", with_sleeping - with_jobs, "MiB");
   report.Add(s + "rss_over_idle", with_sleeping - idle, "MiB");

@@ -32,11 +32,12 @@ double BacklogGrowth(const std::vector<int64_t>& backlog) {
 bool Trial(const SustainedOptions& options, double rate, Rig& rig,
            Report& report) {
   if (!rig.WaitIdle(absl::Minutes(2))) {
-    report.Note("sustained: the executor was still busy 2 min after the "
-                "previous trial; this trial starts with a backlog");
+    report.Note(
+        "sustained: the executor was still busy 2 min after the "
+        "previous trial; this trial starts with a backlog");
   }
-  const OpenLoopRun run = SendOpenLoop(rig, rate, options.window, options.jobs,
-                                       absl::Seconds(2));
+  const OpenLoopRun run =
+      SendOpenLoop(rig, rate, options.window, options.jobs, absl::Seconds(2));
   const Deliveries got = CollectDeliveries(rig, run, absl::Seconds(10));
   const double growth = BacklogGrowth(run.backlog);
   // A healthy backlog is rate x latency and flat; an overloaded one grows
@@ -45,16 +46,16 @@ bool Trial(const SustainedOptions& options, double rate, Rig& rig,
   const bool on_time = run.max_lag < absl::Seconds(1);
   const bool ok = !run.aborted && run.rejected == 0 && got.missing == 0 &&
                   got.duplicates == 0 && got.drained && flat && on_time;
-  const std::string p = absl::StrCat("sustained.try_", std::lround(rate), "/s.");
+  const std::string p =
+      absl::StrCat("sustained.try_", std::lround(rate), "/s.");
   report.Add(p + "kept_up", ok ? 1 : 0, "bool");
   report.Add(p + "backlog_growth", growth, "runs");
   report.Add(p + "p99", Percentile(got.latency_ms, 99), "ms");
   if (!ok) {
     report.Note(absl::StrCat(
-        "sustained ", rate, "/s failed: rejected=", run.rejected,
-        " missing=", got.missing, " duplicates=", got.duplicates,
-        " drained=", got.drained, " aborted=", run.aborted,
-        " backlog_growth=", growth,
+        "sustained ", rate, "/s failed: rejected=", run.rejected, " missing=",
+        got.missing, " duplicates=", got.duplicates, " drained=", got.drained,
+        " aborted=", run.aborted, " backlog_growth=", growth,
         " sender_max_lag=", absl::FormatDuration(run.max_lag)));
   }
   return ok;
@@ -62,11 +63,9 @@ bool Trial(const SustainedOptions& options, double rate, Rig& rig,
 
 }  // namespace
 
-double RunSustained(const SustainedOptions& options, Rig& rig,
-                    Report& report) {
+double RunSustained(const SustainedOptions& options, Rig& rig, Report& report) {
   double passed = 0, failed = 0;
-  for (double rate = options.start_rate; rate <= options.max_rate;
-       rate *= 2) {
+  for (double rate = options.start_rate; rate <= options.max_rate; rate *= 2) {
     if (!Trial(options, rate, rig, report)) {
       failed = rate;
       break;
