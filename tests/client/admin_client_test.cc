@@ -27,12 +27,15 @@
 #include "absl/time/time.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/testing/refusing_port.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/temp_dir.h"
 #include "tools/admin_sim/admin_simulator.h"
 
 namespace xxljob {
 namespace {
+
+using ::xxljob::testing::RefusingPort;
 
 using ::testing::AllOf;
 using ::testing::ElementsAre;
@@ -45,37 +48,6 @@ using ::xxljob::testing::StatusIs;
 
 // Generous: only a failing test waits this long.
 constexpr absl::Duration kWaitTimeout = absl::Seconds(10);
-
-// A TCP port on 127.0.0.1 that is bound but not listening: connecting gets
-// "connection refused" at once, and holding the socket keeps any other
-// process from taking the port while the test runs.
-class RefusingPort {
- public:
-  RefusingPort() {
-    fd_ = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof(addr);
-    if (fd_ < 0 || bind(fd_, reinterpret_cast<sockaddr*>(&addr), len) != 0 ||
-        getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-      ADD_FAILURE() << "cannot bind a local port";
-      return;
-    }
-    address_ = absl::StrCat("127.0.0.1:", ntohs(addr.sin_port));
-  }
-  ~RefusingPort() {
-    if (fd_ >= 0) close(fd_);
-  }
-  RefusingPort(const RefusingPort&) = delete;
-  RefusingPort& operator=(const RefusingPort&) = delete;
-
-  const std::string& address() const { return address_; }
-
- private:
-  int fd_ = -1;
-  std::string address_;
-};
 
 std::unique_ptr<AdminSimulator> StartSim(AdminSimulatorOptions options = {}) {
   absl::StatusOr<std::unique_ptr<AdminSimulator>> sim =

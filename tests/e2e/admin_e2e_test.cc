@@ -37,6 +37,7 @@
 #include "server/core/outbox.h"
 #include "tests/testing/executor_process.h"
 #include "tests/testing/probe_handler.h"
+#include "tests/testing/refusing_port.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/temp_dir.h"
 #include "tools/admin_sim/admin_simulator.h"
@@ -44,6 +45,8 @@
 
 namespace xxljob {
 namespace {
+
+using ::xxljob::testing::RefusingPort;
 
 using ::testing::Each;
 using ::testing::EndsWith;
@@ -162,36 +165,6 @@ bool OutboxHoldsResults(const std::string& log_path,
 }
 
 // ------------------------------------------------------------ helpers
-
-// A TCP port on 127.0.0.1 that is bound but not listening: an admin that is
-// down (connection refused), and no other process can take the port.
-class RefusingPort {
- public:
-  RefusingPort() {
-    fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof(addr);
-    if (fd_ < 0 || bind(fd_, reinterpret_cast<sockaddr*>(&addr), len) != 0 ||
-        getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-      ADD_FAILURE() << "cannot bind a local port";
-      return;
-    }
-    address_ = absl::StrCat("127.0.0.1:", ntohs(addr.sin_port));
-  }
-  ~RefusingPort() {
-    if (fd_ >= 0) close(fd_);
-  }
-  RefusingPort(const RefusingPort&) = delete;
-  RefusingPort& operator=(const RefusingPort&) = delete;
-
-  const std::string& address() const { return address_; }
-
- private:
-  int fd_ = -1;
-  std::string address_;
-};
 
 std::unique_ptr<AdminSimulator> StartSim(
     AdminSimMode mode = AdminSimMode::kAccept) {

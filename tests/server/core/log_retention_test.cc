@@ -10,6 +10,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "server/core/run_log.h"
+#include "tests/testing/temp_dir.h"
 
 namespace xxljob {
 namespace {
@@ -17,23 +18,6 @@ namespace {
 namespace fs = std::filesystem;
 
 using ::testing::UnorderedElementsAre;
-
-class ScopedTempDir {
- public:
-  ScopedTempDir() {
-    std::string templ = fs::path(::testing::TempDir()) / "log_retention_XXXXXX";
-    EXPECT_NE(mkdtemp(templ.data()), nullptr);
-    path_ = templ;
-  }
-  ~ScopedTempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
 
 // Noon local time on 2024-03-31, so "today" is that date in any zone.
 absl::Time Now() {
@@ -61,7 +45,7 @@ std::vector<std::string> Entries(const std::string& dir) {
 }
 
 TEST(LogRetentionTest, RemovesOnlyDateFoldersOlderThanRetention) {
-  ScopedTempDir tmp;
+  testing::TempDir tmp;
   const std::string base = tmp.path();
   for (int days : {0, 1, 29, 30, 31, 45, 400}) {
     MakeDateFolderWithLogs(base + "/" + DaysAgo(days));
@@ -85,7 +69,7 @@ TEST(LogRetentionTest, RemovesOnlyDateFoldersOlderThanRetention) {
 }
 
 TEST(LogRetentionTest, KeepsEverythingWhenRetentionBelowThree) {
-  ScopedTempDir tmp;
+  testing::TempDir tmp;
   MakeDateFolderWithLogs(tmp.path() + "/" + DaysAgo(1000));
   for (int days : {2, 1, 0, -1}) {
     EXPECT_EQ(RemoveExpiredLogDirs(tmp.path(), days, Now()), 0);
@@ -99,7 +83,7 @@ TEST(LogRetentionTest, KeepsEverythingWhenRetentionBelowThree) {
 }
 
 TEST(LogRetentionTest, DoesNotFollowSymlinkNamedLikeADate) {
-  ScopedTempDir tmp;
+  testing::TempDir tmp;
   const std::string target = tmp.path() + "/elsewhere";
   const std::string logs = tmp.path() + "/logs";
   MakeDateFolderWithLogs(target);
@@ -110,7 +94,7 @@ TEST(LogRetentionTest, DoesNotFollowSymlinkNamedLikeADate) {
 }
 
 TEST(LogRetentionTest, MissingLogPathRemovesNothing) {
-  ScopedTempDir tmp;
+  testing::TempDir tmp;
   EXPECT_EQ(RemoveExpiredLogDirs(tmp.path() + "/absent", 30, Now()), 0);
   EXPECT_FALSE(fs::exists(tmp.path() + "/absent"));
 }

@@ -20,6 +20,7 @@
 #include "absl/time/time.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/testing/temp_dir.h"
 
 namespace xxljob {
 namespace {
@@ -28,24 +29,6 @@ namespace fs = std::filesystem;
 
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
-
-// A fresh directory per test, removed with everything in it afterwards.
-class ScopedTempDir {
- public:
-  ScopedTempDir() {
-    std::string templ = (fs::path(::testing::TempDir()) / "run_log_XXXXXX");
-    EXPECT_NE(mkdtemp(templ.data()), nullptr);
-    path_ = templ;
-  }
-  ~ScopedTempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
 
 // 2024-03-05 10:00 local: a fixed date folder for the tests.
 int64_t TestLogDateTime() {
@@ -192,14 +175,14 @@ TEST(RunLogTest, PathUsesLocalDateOfLogDateTime) {
 }
 
 TEST(RunLogTest, OpenCreatesMissingParentFolders) {
-  ScopedTempDir tmp;
+  testing::TempDir tmp;
   const std::string base = tmp.path() + "/a/b";
   ASSERT_NE(OpenOrDie(base, 1), nullptr);
   EXPECT_TRUE(fs::is_regular_file(LogFile(base, 1)));
 }
 
 TEST(RunLogTest, IndexFileAppearsOnlyWhenItsFirstEntryIsDue) {
-  ScopedTempDir tmp;
+  testing::TempDir tmp;
   auto writer = OpenOrDie(tmp.path(), 1);
   for (int i = 1; i < kLogIndexStride; ++i) writer->Log("line");
   EXPECT_FALSE(fs::exists(IndexFile(tmp.path(), 1)));
@@ -208,14 +191,14 @@ TEST(RunLogTest, IndexFileAppearsOnlyWhenItsFirstEntryIsDue) {
 }
 
 TEST(RunLogTest, OpenFailsWhenFolderCannotBeMade) {
-  ScopedTempDir tmp;
+  testing::TempDir tmp;
   WriteFile(tmp.path() + "/file", "not a folder");
   EXPECT_FALSE(
       RunLogWriter::Open(tmp.path() + "/file", TestLogDateTime(), 1).ok());
 }
 
 TEST(RunLogTest, LogTimestampsEachLineInLocalTime) {
-  ScopedTempDir tmp;
+  testing::TempDir tmp;
   std::unique_ptr<RunLogWriter> writer = OpenOrDie(tmp.path(), 1);
   // Timestamps show whole milliseconds, rounded down.
   const absl::Time before =
@@ -247,7 +230,7 @@ TEST(RunLogTest, LogTimestampsEachLineInLocalTime) {
 }
 
 TEST(RunLogTest, LogSplitsLinesLongerThanTheCap) {
-  ScopedTempDir tmp;
+  testing::TempDir tmp;
   std::unique_ptr<RunLogWriter> writer = OpenOrDie(tmp.path(), 1);
   std::string ascii(40000, 'x');
   std::string utf8;
@@ -278,7 +261,7 @@ TEST(RunLogTest, LogSplitsLinesLongerThanTheCap) {
 }
 
 TEST(RunLogTest, ConcurrentLogCallsWriteWholeLines) {
-  ScopedTempDir tmp;
+  testing::TempDir tmp;
   std::unique_ptr<RunLogWriter> writer = OpenOrDie(tmp.path(), 1);
   constexpr int kThreads = 8;
   constexpr int kLinesPerThread = 1000;
@@ -313,7 +296,7 @@ TEST(RunLogTest, ConcurrentLogCallsWriteWholeLines) {
 }
 
 TEST(RunLogTest, ReopenContinuesLineCountAndIndex) {
-  ScopedTempDir tmp;
+  testing::TempDir tmp;
   for (int i = 0; i < 3000; ++i) OpenOrDie(tmp.path(), 1)->Log("first");
   std::unique_ptr<RunLogWriter> writer = OpenOrDie(tmp.path(), 1);
   EXPECT_EQ(writer->line_count(), 3000);
@@ -328,7 +311,7 @@ TEST(RunLogTest, ReopenContinuesLineCountAndIndex) {
 }
 
 TEST(RunLogTest, ReopenRebuildsMissingShortOrDamagedIndex) {
-  ScopedTempDir tmp;
+  testing::TempDir tmp;
   const std::string content = WriteNumberedLog(tmp.path(), 1, 5000);
   const std::string index_file = IndexFile(tmp.path(), 1);
   ASSERT_EQ(ReadFile(index_file), ExpectedIndex(content));
@@ -347,7 +330,7 @@ TEST(RunLogTest, ReopenRebuildsMissingShortOrDamagedIndex) {
 }
 
 TEST(RunLogTest, ReopenEndsAnUnfinishedLastLineBeforeWriting) {
-  ScopedTempDir tmp;
+  testing::TempDir tmp;
   OpenOrDie(tmp.path(), 1);
   WriteFile(LogFile(tmp.path(), 1), "a\nb");  // As a crash could leave it.
   std::unique_ptr<RunLogWriter> writer = OpenOrDie(tmp.path(), 1);
@@ -359,7 +342,7 @@ TEST(RunLogTest, ReopenEndsAnUnfinishedLastLineBeforeWriting) {
 
 TEST(RunLogTest, WriteErrorsAreDroppedAndNotCounted) {
   if (!fs::exists("/dev/full")) GTEST_SKIP() << "needs /dev/full";
-  ScopedTempDir tmp;
+  testing::TempDir tmp;
   const std::string log_file = LogFile(tmp.path(), 1);
   fs::create_directories(fs::path(log_file).parent_path());
   // Every write to /dev/full fails with ENOSPC, like a full disk.
@@ -374,7 +357,7 @@ TEST(RunLogTest, WriteErrorsAreDroppedAndNotCounted) {
 }
 
 TEST(RunLogTest, AppendRawHoldsPartialLineUntilNewlineOrFlush) {
-  ScopedTempDir tmp;
+  testing::TempDir tmp;
   const std::string log_file = LogFile(tmp.path(), 1);
   std::unique_ptr<RunLogWriter> writer = OpenOrDie(tmp.path(), 1);
   writer->AppendRaw("ab");
@@ -394,7 +377,7 @@ TEST(RunLogTest, AppendRawHoldsPartialLineUntilNewlineOrFlush) {
 }
 
 TEST(RunLogTest, AppendRawWritesHeldLineWhenItReachesTheCap) {
-  ScopedTempDir tmp;
+  testing::TempDir tmp;
   const std::string log_file = LogFile(tmp.path(), 1);
   std::unique_ptr<RunLogWriter> writer = OpenOrDie(tmp.path(), 1);
   writer->AppendRaw(std::string(kMaxLogLineBytes - 1, 'y'));
@@ -411,13 +394,13 @@ TEST(RunLogTest, AppendRawWritesHeldLineWhenItReachesTheCap) {
 }
 
 TEST(RunLogTest, DestructorFlushesHeldPartialLine) {
-  ScopedTempDir tmp;
+  testing::TempDir tmp;
   OpenOrDie(tmp.path(), 1)->AppendRaw("done\ntail");
   EXPECT_EQ(ReadFile(LogFile(tmp.path(), 1)), "done\ntail\n");
 }
 
 TEST(RunLogTest, PagingReturnsEveryLineOnceInOrder) {
-  ScopedTempDir tmp;
+  testing::TempDir tmp;
   const std::string content = WriteNumberedLog(tmp.path(), 1, 200000);
   // Capped by lines, then by bytes.
   for (const LogPageLimits& limits :
@@ -429,7 +412,7 @@ TEST(RunLogTest, PagingReturnsEveryLineOnceInOrder) {
 }
 
 TEST(RunLogTest, ReadSeeksThroughIndex) {
-  ScopedTempDir tmp;
+  testing::TempDir tmp;
   const std::string content = WriteNumberedLog(tmp.path(), 1, 5000);
   // An index whose every entry is one line late: a reader that consults it
   // returns the line after the one asked for.
@@ -450,7 +433,7 @@ TEST(RunLogTest, ReadSeeksThroughIndex) {
 }
 
 TEST(RunLogTest, ReadIsTheSameWithGoodMissingOrDamagedIndex) {
-  ScopedTempDir tmp;
+  testing::TempDir tmp;
   constexpr int64_t kLines = 200000;
   const std::string content = WriteNumberedLog(tmp.path(), 1, kLines);
   const std::string index_file = IndexFile(tmp.path(), 1);
@@ -515,7 +498,7 @@ void WriteLogWithPartialLine(const std::string& dir) {
 }
 
 TEST(RunLogTest, PartialLastLineHiddenUntilRunFinished) {
-  ScopedTempDir tmp;
+  testing::TempDir tmp;
   WriteLogWithPartialLine(tmp.path());
 
   absl::StatusOr<LogPage> page = Read(tmp.path(), 1, 1, false);
@@ -543,7 +526,7 @@ TEST(RunLogTest, PartialLastLineHiddenUntilRunFinished) {
 }
 
 TEST(RunLogTest, PartialLastLineAfterFullPageIsNotTheEnd) {
-  ScopedTempDir tmp;
+  testing::TempDir tmp;
   WriteLogWithPartialLine(tmp.path());
   absl::StatusOr<LogPage> page = Read(tmp.path(), 1, 1, false, {2, 1024});
   ASSERT_TRUE(page.ok()) << page.status();
@@ -556,7 +539,7 @@ TEST(RunLogTest, PartialLastLineAfterFullPageIsNotTheEnd) {
 }
 
 TEST(RunLogTest, AtEndOfFileOnlyWhenPageReachesTheEnd) {
-  ScopedTempDir tmp;
+  testing::TempDir tmp;
   WriteNumberedLog(tmp.path(), 1, 10);
   absl::StatusOr<LogPage> page = Read(tmp.path(), 1, 1, true, {5, 1024});
   ASSERT_TRUE(page.ok()) << page.status();
@@ -575,7 +558,7 @@ TEST(RunLogTest, AtEndOfFileOnlyWhenPageReachesTheEnd) {
 }
 
 TEST(RunLogTest, FromBeyondTheEndReturnsEmptyPage) {
-  ScopedTempDir tmp;
+  testing::TempDir tmp;
   WriteNumberedLog(tmp.path(), 1, 10);
   for (int32_t from : {11, 12, 5000, 2147483647}) {
     absl::StatusOr<LogPage> page = Read(tmp.path(), 1, from, false);
@@ -588,7 +571,7 @@ TEST(RunLogTest, FromBeyondTheEndReturnsEmptyPage) {
 }
 
 TEST(RunLogTest, EmptyLogReadsAsEmptyPageAtTheEnd) {
-  ScopedTempDir tmp;
+  testing::TempDir tmp;
   OpenOrDie(tmp.path(), 1);
   absl::StatusOr<LogPage> page = Read(tmp.path(), 1, 1, false);
   ASSERT_TRUE(page.ok()) << page.status();
@@ -598,7 +581,7 @@ TEST(RunLogTest, EmptyLogReadsAsEmptyPageAtTheEnd) {
 }
 
 TEST(RunLogTest, OversizeLineIsCutAndSkippedPast) {
-  ScopedTempDir tmp;
+  testing::TempDir tmp;
   std::string utf8_long;
   for (int i = 0; i < 300; ++i) utf8_long += "\xE2\x82\xAC";  // €, 3 bytes
   OpenOrDie(tmp.path(), 1)
@@ -630,7 +613,7 @@ TEST(RunLogTest, OversizeLineIsCutAndSkippedPast) {
 }
 
 TEST(RunLogTest, MissingLogIsNotFoundAndReadCreatesNothing) {
-  ScopedTempDir tmp;
+  testing::TempDir tmp;
   const std::string base = tmp.path() + "/absent";
   absl::StatusOr<LogPage> page = Read(base, 1, 1, true);
   EXPECT_EQ(page.status().code(), absl::StatusCode::kNotFound);
@@ -646,7 +629,7 @@ TEST(RunLogTest, MissingLogIsNotFoundAndReadCreatesNothing) {
 }
 
 TEST(RunLogTest, FromLineBelowOneIsInvalidArgument) {
-  ScopedTempDir tmp;
+  testing::TempDir tmp;
   OpenOrDie(tmp.path(), 1);
   for (int32_t from : {0, -1}) {
     EXPECT_EQ(Read(tmp.path(), 1, from, true).status().code(),
