@@ -183,7 +183,12 @@ TEST_F(ExecutorE2eTest, HealthIsServingUntilShutdownBegins) {
   EXPECT_TRUE(Eventually([&] {
     return status_of("") == grpc::health::v1::HealthCheckResponse::NOT_SERVING;
   }));
-  EXPECT_EQ(RunStatus(Req(1, 2)).error_code(), grpc::StatusCode::UNAVAILABLE);
+  // Health goes NOT_SERVING first (SPEC §6); refusing triggers follows.
+  int64_t log_id = 2;
+  EXPECT_TRUE(Eventually([&] {
+    return RunStatus(Req(1, log_id++)).error_code() ==
+           grpc::StatusCode::UNAVAILABLE;
+  }));
   shutdown.join();
   EXPECT_EQ(ResultOf(1).handle_msg,
             "executor shutting down [job running, killed]");
