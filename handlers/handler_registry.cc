@@ -26,7 +26,9 @@ absl::Status HandlerRegistry::Register(absl::string_view name,
 }
 
 const JobHandler* HandlerRegistry::Find(absl::string_view name) const {
-  absl::MutexLock lock(&mu_);
+  // Shared: every Run looks its handler up, registrations are rare, and
+  // unrelated jobs must not queue on one lock.
+  absl::ReaderMutexLock lock(&mu_);
   auto it = handlers_.find(name);
   return it == handlers_.end() ? nullptr : it->second.get();
 }

@@ -19,13 +19,6 @@ class ResultSink {
   virtual void Finished(const RunResult& result) = 0;
 };
 
-// Standalone mode: results are already in the run logs; this adds a glog line.
-class LoggingResultSink : public ResultSink {
- public:
-  void Accepted(const Trigger& trigger) override {}
-  void Finished(const RunResult& result) override;
-};
-
 }  // namespace xxljob
 
 #endif  // XXLJOB_SERVER_CORE_RESULT_SINK_H_
