@@ -166,8 +166,7 @@ TEST_F(TlsE2eTest, TlsClientTrustingTheCaRunsJobsAndUsesHealthAndReflection) {
   EXPECT_EQ(health.status(), grpc::health::v1::HealthCheckResponse::SERVING);
 
   testing::ReflectionClient reflection(channel);
-  absl::StatusOr<std::vector<std::string>> services =
-      reflection.ListServices();
+  absl::StatusOr<std::vector<std::string>> services = reflection.ListServices();
   ASSERT_THAT(services, IsOk());
   EXPECT_THAT(*services, Contains("xxljob.v1.Executor"));
   EXPECT_THAT(*services, Contains("grpc.health.v1.Health"));
@@ -180,16 +179,15 @@ TEST_F(TlsE2eTest, ClientThatDoesNotTrustTheServersCaIsRefused) {
   EXPECT_EQ(Beat(Trusting(certs_.rogue_ca)).status().code(),
             absl::StatusCode::kUnavailable);
   // The system's CAs did not issue the test's certificate either.
-  EXPECT_EQ(Beat(Trusting("")).status().code(),
-            absl::StatusCode::kUnavailable);
+  EXPECT_EQ(Beat(Trusting("")).status().code(), absl::StatusCode::kUnavailable);
 }
 
 TEST_F(TlsE2eTest, ServerNameIsVerifiedAndCanBeOverridden) {
   StartServer(ServerTls(/*mutual=*/false));
   // The certificate names localhost and 127.0.0.1.
-  EXPECT_THAT(Beat(Trusting(certs_.ca),
-                   absl::StrCat("localhost:", server_->port())),
-              IsOk());
+  EXPECT_THAT(
+      Beat(Trusting(certs_.ca), absl::StrCat("localhost:", server_->port())),
+      IsOk());
   ClientTlsOptions wrong = Trusting(certs_.ca);
   wrong.server_name = "executor.example";
   EXPECT_EQ(Beat(wrong).status().code(), absl::StatusCode::kUnavailable);
@@ -275,15 +273,15 @@ class AdminTlsE2eTest : public TlsE2eTest {
 
 TEST_F(AdminTlsE2eTest, AdminClientTrustsOnlyTheAdminsCaAndPresentsItsCert) {
   StartAdmin(/*mutual=*/true);
-  EXPECT_THAT(Register(Trusting(certs_.ca, certs_.client_cert,
-                                certs_.client_key)),
-              IsOk());
+  EXPECT_THAT(
+      Register(Trusting(certs_.ca, certs_.client_cert, certs_.client_key)),
+      IsOk());
   EXPECT_EQ(admin_->registrations().size(), 1u);
-  EXPECT_FALSE(Register(ClientTlsOptions{}).ok());         // plaintext
-  EXPECT_FALSE(Register(Trusting(certs_.ca)).ok());        // no client cert
+  EXPECT_FALSE(Register(ClientTlsOptions{}).ok());   // plaintext
+  EXPECT_FALSE(Register(Trusting(certs_.ca)).ok());  // no client cert
   EXPECT_FALSE(Register(Trusting(certs_.rogue_ca, certs_.client_cert,
                                  certs_.client_key))
-                   .ok());                                 // other CA
+                   .ok());  // other CA
   ClientTlsOptions wrong_name =
       Trusting(certs_.ca, certs_.client_cert, certs_.client_key);
   wrong_name.server_name = "admin.example";
@@ -303,9 +301,9 @@ TEST_F(AdminTlsE2eTest, ExecutorAppRegistersAndDeliversCallbacksOverTls) {
     options.server.tls = ServerTls(/*mutual=*/false);
     options.admin_addresses = {admin_->address()};
     options.admin_timeout = absl::Seconds(30);
-    options.admin_tls = mutual ? Trusting(certs_.ca, certs_.client_cert,
-                                          certs_.client_key)
-                               : Trusting(certs_.ca);
+    options.admin_tls =
+        mutual ? Trusting(certs_.ca, certs_.client_cert, certs_.client_key)
+               : Trusting(certs_.ca);
     options.admin_tls.server_name = "localhost";
     auto app = ExecutorApp::Start(options, &registry_);
     ASSERT_THAT(app, IsOk());

@@ -162,8 +162,7 @@ TEST_F(TlsProcessTest, ExecutorExitsWithTwoOnBadTlsOrTokenFlags) {
       {{"--tls_cert_file=" + certs_.server_cert,
         "--tls_key_file=" + certs_.server_key, "--tls_refresh_interval=0s"},
        "at least 1s"},
-      {{"--access_token=x", "--access_token_file=" + token_file_},
-       "not both"},
+      {{"--access_token=x", "--access_token_file=" + token_file_}, "not both"},
       {{"--access_token_file=" + missing}, "--access_token_file"},
       {{"--access_token_file=" + empty_token}, "empty token"},
   };

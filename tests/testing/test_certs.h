@@ -5,8 +5,8 @@
 // well-formed but not trusted). EC P-256 keys, valid for two days.
 //
 //   testing::TempDir dir;
-//   absl::StatusOr<testing::TestCerts> certs = testing::MakeTestCerts(dir.path());
-//   ASSERT_THAT(certs, IsOk());
+//   absl::StatusOr<testing::TestCerts> certs =
+//   testing::MakeTestCerts(dir.path()); ASSERT_THAT(certs, IsOk());
 //   options.tls.cert_file = certs->server_cert; ...
 //
 // openssl must be on PATH (dev.sh installs it); without it this fails
@@ -75,15 +75,21 @@ inline absl::Status MakeCert(const std::string& dir, const std::string& name,
                              const std::string& subject,
                              const std::string& issuer,
                              const std::vector<std::string>& extensions) {
-  std::vector<std::string> args = {
-      "req",    "-x509",
-      "-newkey", "ec",
-      "-pkeyopt", "ec_paramgen_curve:prime256v1",
-      "-nodes", "-days",
-      "2",      "-subj",
-      subject,  "-keyout",
-      absl::StrCat(dir, "/", name, ".key"),
-      "-out",   absl::StrCat(dir, "/", name, ".pem")};
+  std::vector<std::string> args = {"req",
+                                   "-x509",
+                                   "-newkey",
+                                   "ec",
+                                   "-pkeyopt",
+                                   "ec_paramgen_curve:prime256v1",
+                                   "-nodes",
+                                   "-days",
+                                   "2",
+                                   "-subj",
+                                   subject,
+                                   "-keyout",
+                                   absl::StrCat(dir, "/", name, ".key"),
+                                   "-out",
+                                   absl::StrCat(dir, "/", name, ".pem")};
   if (!issuer.empty()) {
     args.insert(args.end(), {"-CA", absl::StrCat(dir, "/", issuer, ".pem"),
                              "-CAkey", absl::StrCat(dir, "/", issuer, ".key")});
@@ -109,9 +115,7 @@ inline absl::StatusOr<TestCerts> MakeTestCerts(const std::string& dir) {
     std::vector<std::string> extensions;
   } steps[] = {
       {"ca", "/CN=xxl test CA", "", {}},
-      {"server",
-       "/CN=localhost",
-       "ca",
+      {"server", "/CN=localhost", "ca",
        with({"subjectAltName=DNS:localhost,IP:127.0.0.1",
              "extendedKeyUsage=serverAuth"})},
       {"client", "/CN=xxl test client", "ca",

@@ -28,8 +28,7 @@ class ResolveAccessTokenTest : public ::testing::Test {
   }
   absl::StatusOr<std::string> Resolve(const std::string& token,
                                       const std::string& file) {
-    return ResolveAccessToken("access_token", token, "access_token_file",
-                              file);
+    return ResolveAccessToken("access_token", token, "access_token_file", file);
   }
 
   testing::TempDir dir_;
@@ -60,9 +59,9 @@ TEST_F(ResolveAccessTokenTest, BothFlagsOrABadFileAreErrorsNamingTheFlags) {
   EXPECT_THAT(Resolve("", dir_.path() + "/missing"),
               StatusIs(absl::StatusCode::kInvalidArgument,
                        HasSubstr("--access_token_file")));
-  EXPECT_THAT(Resolve("", File("\n")),
-              StatusIs(absl::StatusCode::kInvalidArgument,
-                       HasSubstr("empty token")));
+  EXPECT_THAT(
+      Resolve("", File("\n")),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("empty token")));
 }
 
 }  // namespace
