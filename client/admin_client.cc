@@ -98,27 +98,33 @@ v1::RegistryRequest ToRequest(const RegistryParam& param) {
 absl::StatusOr<std::unique_ptr<AdminClient>> AdminClient::Create(
     AdminClientOptions options) {
   if (absl::Status s = ValidateOptions(options); !s.ok()) return s;
-  std::shared_ptr<grpc::ChannelCredentials> credentials =
-      options.credentials != nullptr ? options.credentials
-                                     : grpc::InsecureChannelCredentials();
+  // One set of credentials (and one file watcher) for every admin.
+  absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> credentials =
+      MakeChannelCredentials(options.tls);
+  if (!credentials.ok()) return credentials.status();
   LOG(INFO) << "admin client: admins " << absl::StrJoin(options.addresses, ",")
             << ", timeout " << options.timeout << " per admin, access token "
-            << (options.access_token.empty() ? "none" : "set");
+            << (options.access_token.empty() ? "none" : "set") << ", "
+            << (!options.tls.enabled            ? "plaintext"
+                : options.tls.cert_file.empty() ? "TLS"
+                                                : "mutual TLS");
   // Not make_unique: the constructor is private.
   return std::unique_ptr<AdminClient>(new AdminClient(
       std::move(options.addresses), std::move(options.access_token),
-      options.timeout, credentials));
+      options.timeout, *credentials, options.tls));
 }
 
 AdminClient::AdminClient(
     std::vector<std::string> addresses, std::string access_token,
     absl::Duration timeout,
-    const std::shared_ptr<grpc::ChannelCredentials>& credentials)
+    const std::shared_ptr<grpc::ChannelCredentials>& credentials,
+    const ClientTlsOptions& tls)
     : addresses_(std::move(addresses)),
       access_token_(std::move(access_token)),
       timeout_(timeout) {
   grpc::ChannelArguments args;
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, kMaxReconnectBackoffMs);
+  AddTlsChannelArguments(tls, &args);
   stubs_.reserve(addresses_.size());
   for (const std::string& address : addresses_) {
     stubs_.push_back(v1::Admin::NewStub(

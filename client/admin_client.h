@@ -11,7 +11,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
-#include "grpcpp/security/credentials.h"
+#include "security/tls_credentials.h"
 #include "server/core/admin_api.h"
 #include "server/core/trigger.h"
 #include "xxljob/v1/admin.grpc.pb.h"
@@ -28,9 +28,9 @@ struct AdminClientOptions {
   // Deadline of each attempt, i.e. of the call to one admin. A call that
   // fails over through N admins can take up to N times this.
   absl::Duration timeout = absl::Seconds(3);
-  // Channel credentials shared by every admin channel. Null means insecure
-  // (plaintext); pass grpc::SslCredentials(...) for TLS.
-  std::shared_ptr<grpc::ChannelCredentials> credentials;
+  // TLS to every admin (one CA bundle and client certificate for all).
+  // Default: plaintext.
+  ClientTlsOptions tls;
 };
 
 // AdminApi over gRPC. One channel and stub per admin, created at
@@ -48,8 +48,10 @@ class AdminClient final : public AdminApi {
  public:
   // Validates `options` and builds the channels. Errors: INVALID_ARGUMENT
   // for an empty address list, an address that is not host:port with a
-  // non-empty host and a port in 1..65535, a non-printable token, or a
-  // non-positive or infinite timeout. Never blocks on the network.
+  // non-empty host and a port in 1..65535, a non-printable token, a
+  // non-positive or infinite timeout, or bad TLS options;
+  // FAILED_PRECONDITION for an unreadable TLS file (see
+  // ValidateClientTls). Never blocks on the network.
   static absl::StatusOr<std::unique_ptr<AdminClient>> Create(
       AdminClientOptions options);
   AdminClient(const AdminClient&) = delete;
@@ -71,7 +73,8 @@ class AdminClient final : public AdminApi {
  private:
   AdminClient(std::vector<std::string> addresses, std::string access_token,
               absl::Duration timeout,
-              const std::shared_ptr<grpc::ChannelCredentials>& credentials);
+              const std::shared_ptr<grpc::ChannelCredentials>& credentials,
+              const ClientTlsOptions& tls);
 
   // Calls `method` on each admin in turn until one accepts (see above).
   // `name` names the RPC in logs and in the error.

@@ -30,12 +30,12 @@ struct CallOptions {
 // Thread-safe; calls block until answered or the deadline passes.
 class ExecutorClient {
  public:
-  // Connects (lazily) to `target`, "host:port", with insecure credentials
-  // for now. A non-empty `access_token` goes in every call's
-  // `xxl-job-access-token` metadata.
+  // Connects (lazily) to `target`, "host:port", in plaintext. A non-empty
+  // `access_token` goes in every call's `xxl-job-access-token` metadata.
   explicit ExecutorClient(const std::string& target,
                           std::string access_token = "");
-  // Uses an existing channel (tests, or TLS set up by the caller).
+  // Uses an existing channel: for TLS, one from MakeChannel()
+  // (security/tls_credentials.h).
   ExecutorClient(std::shared_ptr<grpc::Channel> channel,
                  std::string access_token);
   ExecutorClient(const ExecutorClient&) = delete;

@@ -30,6 +30,7 @@
 #include "glog/logging.h"
 #include "handlers/builtin_handlers.h"
 #include "handlers/handler_registry.h"
+#include "security/tls_credentials.h"
 #include "server/core/executor_options.h"
 #include "server/core/outbox.h"
 #include "server/service/cli.h"
@@ -49,7 +50,38 @@ ABSL_FLAG(std::string, admin_addresses, "",
           "comma-separated admin host:port list; empty = standalone");
 ABSL_FLAG(std::string, access_token, "",
           "token every call must carry in xxl-job-access-token metadata; "
-          "empty: the XXL_JOB_ACCESS_TOKEN environment variable, if set");
+          "empty: --access_token_file, else the XXL_JOB_ACCESS_TOKEN "
+          "environment variable, if set");
+ABSL_FLAG(std::string, access_token_file, "",
+          "read the access token from this file (trailing line breaks "
+          "removed); not together with --access_token");
+ABSL_FLAG(std::string, tls_cert_file, "",
+          "serve TLS with this PEM certificate chain (needs --tls_key_file); "
+          "empty: plaintext");
+ABSL_FLAG(std::string, tls_key_file, "",
+          "the PEM private key of --tls_cert_file");
+ABSL_FLAG(std::string, tls_client_ca_file, "",
+          "mutual TLS: clients must present a certificate issued by a CA in "
+          "this PEM bundle; empty: no client certificate asked");
+ABSL_FLAG(absl::Duration, tls_refresh_interval,
+          xxljob::kDefaultTlsRefreshInterval,
+          "how often the TLS files (server and admin) are re-read, so that "
+          "rotated certificates apply to new connections without a restart; "
+          "at least 1s");
+ABSL_FLAG(bool, admin_tls, false,
+          "call the admins over TLS, trusting the system's CAs unless "
+          "--admin_tls_ca_file is given; implied by any --admin_tls_* flag");
+ABSL_FLAG(std::string, admin_tls_ca_file, "",
+          "PEM bundle of the CAs the admins' certificates must chain to; "
+          "empty: the system's CAs");
+ABSL_FLAG(std::string, admin_tls_cert_file, "",
+          "mutual TLS to the admins: this PEM certificate chain (needs "
+          "--admin_tls_key_file)");
+ABSL_FLAG(std::string, admin_tls_key_file, "",
+          "the PEM private key of --admin_tls_cert_file");
+ABSL_FLAG(std::string, admin_tls_server_name, "",
+          "the name the admins' certificates must carry; empty: the host of "
+          "each admin address (set it when admins are addressed by IP)");
 ABSL_FLAG(std::string, log_path, xxljob::ExecutorOptions().log_path,
           "data directory: run logs and executor state");
 ABSL_FLAG(int, log_retention_days, xxljob::ExecutorOptions().log_retention_days,
@@ -129,13 +161,26 @@ absl::Status ReadConfig(Config* config) {
   s.listen = absl::GetFlag(FLAGS_listen);
   s.address = absl::GetFlag(FLAGS_address);
   s.app_name = absl::GetFlag(FLAGS_app_name);
-  s.access_token = absl::GetFlag(FLAGS_access_token);
-  if (s.access_token.empty()) {
-    // The environment keeps the token out of `ps` output.
-    if (const char* env = std::getenv("XXL_JOB_ACCESS_TOKEN")) {
-      s.access_token = env;
-    }
-  }
+  absl::StatusOr<std::string> token = ResolveAccessToken(
+      "access_token", absl::GetFlag(FLAGS_access_token), "access_token_file",
+      absl::GetFlag(FLAGS_access_token_file));
+  if (!token.ok()) return token.status();
+  s.access_token = *std::move(token);
+  const absl::Duration tls_refresh = absl::GetFlag(FLAGS_tls_refresh_interval);
+  s.tls.cert_file = absl::GetFlag(FLAGS_tls_cert_file);
+  s.tls.key_file = absl::GetFlag(FLAGS_tls_key_file);
+  s.tls.client_ca_file = absl::GetFlag(FLAGS_tls_client_ca_file);
+  s.tls.refresh_interval = tls_refresh;
+  ClientTlsOptions& admin_tls = app.admin_tls;
+  admin_tls.ca_file = absl::GetFlag(FLAGS_admin_tls_ca_file);
+  admin_tls.cert_file = absl::GetFlag(FLAGS_admin_tls_cert_file);
+  admin_tls.key_file = absl::GetFlag(FLAGS_admin_tls_key_file);
+  admin_tls.server_name = absl::GetFlag(FLAGS_admin_tls_server_name);
+  admin_tls.enabled =
+      absl::GetFlag(FLAGS_admin_tls) || !admin_tls.ca_file.empty() ||
+      !admin_tls.cert_file.empty() || !admin_tls.key_file.empty() ||
+      !admin_tls.server_name.empty();
+  admin_tls.refresh_interval = tls_refresh;
   ExecutorOptions& e = s.executor;
   e.log_path = absl::GetFlag(FLAGS_log_path);
   e.log_retention_days = absl::GetFlag(FLAGS_log_retention_days);
@@ -191,6 +236,15 @@ absl::Status ReadConfig(Config* config) {
   };
   for (const absl::Status& status : checks) {
     if (!status.ok()) return status;
+  }
+  // Here rather than at start only, so a bad file reads as a flag error.
+  if (absl::Status status = ValidateServerTls(s.tls); !status.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("server TLS (--tls_*): ", status.message()));
+  }
+  if (absl::Status status = ValidateClientTls(app.admin_tls); !status.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("admin TLS (--admin_tls_*): ", status.message()));
   }
   // Whatever else the core requires, named as it names it.
   return ValidateExecutorOptions(e);
@@ -250,6 +304,14 @@ void LogConfig(const Config& c) {
                     ? "(standalone)"
                     : absl::StrJoin(app.admin_addresses, ","))
             << " access_token=" << (s.access_token.empty() ? "none" : "set")
+            << " tls="
+            << (!s.tls.enabled()               ? "off"
+                : s.tls.client_ca_file.empty() ? "on"
+                                               : "mutual")
+            << " admin_tls="
+            << (!app.admin_tls.enabled            ? "off"
+                : app.admin_tls.cert_file.empty() ? "on"
+                                                  : "mutual")
             << " log_path=" << e.log_path
             << " log_retention_days=" << e.log_retention_days
             << " enable_scripts=" << e.enable_scripts

@@ -8,12 +8,16 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
 #include <iostream>
+#include <sstream>
 
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "absl/flags/usage_config.h"
+#include "absl/status/status.h"
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "absl/strings/strip.h"
 #include "glog/logging.h"
@@ -145,6 +149,43 @@ void InitLoggingToStderr(const char* argv0) {
     FLAGS_logtostderr = true;
   }
   google::InitGoogleLogging(argv0);
+}
+
+absl::StatusOr<std::string> ResolveAccessToken(absl::string_view token_flag,
+                                               const std::string& token,
+                                               absl::string_view file_flag,
+                                               const std::string& token_file) {
+  if (!token.empty() && !token_file.empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("give --", token_flag, " or --", file_flag, ", not both"));
+  }
+  if (!token.empty()) return token;
+  if (token_file.empty()) {
+    // The environment keeps the token out of `ps` output.
+    const char* env = std::getenv("XXL_JOB_ACCESS_TOKEN");
+    return std::string(env != nullptr ? env : "");
+  }
+  std::ifstream in(token_file, std::ios::binary);
+  if (!in.is_open()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--", file_flag, " \"", token_file, "\": ", std::strerror(errno)));
+  }
+  std::stringstream content;
+  content << in.rdbuf();
+  if (in.bad()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--", file_flag, " \"", token_file, "\": read error"));
+  }
+  std::string read = content.str();
+  while (!read.empty() && (read.back() == '\n' || read.back() == '\r')) {
+    read.pop_back();
+  }
+  if (read.empty()) {
+    // An empty token would turn authentication off without a word.
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--", file_flag, " \"", token_file, "\" holds an empty token"));
+  }
+  return read;
 }
 
 }  // namespace xxljob

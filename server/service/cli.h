@@ -23,6 +23,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/notification.h"
 
@@ -40,6 +41,18 @@ inline constexpr int kExitSecondSignal = 1;
 // named after the program, which ours are not), and the --version text.
 void SetUsage(absl::string_view message, std::string main_file,
               std::string version = "");
+
+// The access token a binary uses, from its token flag's value `token`, its
+// token-file flag's value `token_file` (the flags are named in errors) and
+// the environment: `token` when set; else the file's contents without
+// trailing line breaks (so `echo s3cret > file` works); else
+// $XXL_JOB_ACCESS_TOKEN; else none (""). Explicit flags win over the
+// environment. INVALID_ARGUMENT when both flags are set, or the file cannot
+// be read or holds an empty token.
+absl::StatusOr<std::string> ResolveAccessToken(absl::string_view token_flag,
+                                               const std::string& token,
+                                               absl::string_view file_flag,
+                                               const std::string& token_file);
 
 // Initializes glog with logs on stderr, unless glog's environment
 // (GLOG_logtostderr, GLOG_log_dir) says otherwise.

@@ -11,11 +11,20 @@ absl::StatusOr<std::unique_ptr<ExecutorApp>> ExecutorApp::Start(
     AppOptions options, const HandlerRegistry* registry) {
   std::unique_ptr<ExecutorApp> app(new ExecutorApp());
   app->result_flush_timeout_ = options.result_flush_timeout;
+  // Before anything starts (the outbox replay sends results): a TLS file
+  // that cannot be read fails the start, whether admins are set or not.
+  if (absl::Status s = ValidateServerTls(options.server.tls); !s.ok()) {
+    return s;
+  }
+  if (absl::Status s = ValidateClientTls(options.admin_tls); !s.ok()) {
+    return s;
+  }
   if (!options.admin_addresses.empty()) {
     AdminClientOptions admin;
     admin.addresses = options.admin_addresses;
     admin.access_token = options.server.access_token;
     admin.timeout = options.admin_timeout;
+    admin.tls = options.admin_tls;
     absl::StatusOr<std::unique_ptr<AdminClient>> client =
         AdminClient::Create(std::move(admin));
     if (!client.ok()) return client.status();

@@ -36,6 +36,9 @@ struct AppOptions {
   std::vector<std::string> admin_addresses;
   // Deadline of each call to one admin.
   absl::Duration admin_timeout = absl::Seconds(3);
+  // TLS to the admins (their CA, a client certificate for mutual TLS, a
+  // server-name override). Default: plaintext.
+  ClientTlsOptions admin_tls;
   // Registration period (with ±10% jitter).
   absl::Duration registry_interval = absl::Seconds(30);
   // Batching, backoff, memory bound and fsync policy of result delivery.
@@ -54,8 +57,9 @@ class ExecutorApp {
   // process left are delivered), the server (binding the listen address),
   // then registration. `registry` must outlive the app. Errors: those of
   // each part (INVALID_ARGUMENT for bad options, FAILED_PRECONDITION for an
-  // unusable data directory or an outbox held by another process,
-  // UNAVAILABLE for a port in use).
+  // unusable data directory, an outbox held by another process or an
+  // unreadable TLS file, UNAVAILABLE for a port in use). TLS options are
+  // checked first, before anything starts.
   static absl::StatusOr<std::unique_ptr<ExecutorApp>> Start(
       AppOptions options, const HandlerRegistry* registry);
   // Shutdown(zero grace) unless already shut down.

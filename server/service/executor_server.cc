@@ -136,6 +136,14 @@ void LinkHealthDescriptors() {
   VLOG(3) << "health protos linked: " << descriptor->full_name();
 }
 
+// For the start-up line: what a client needs to connect.
+std::string TlsDescription(const ServerTlsOptions& tls) {
+  if (!tls.enabled()) return "plaintext";
+  return absl::StrCat(tls.client_ca_file.empty() ? "TLS" : "mutual TLS",
+                      " (files re-read every ",
+                      absl::FormatDuration(tls.refresh_interval), ")");
+}
+
 void InitGrpcPlugins() {
   // Both are process-wide settings read when a server is built.
   static const bool done = [] {
@@ -155,6 +163,9 @@ absl::StatusOr<std::unique_ptr<ExecutorServer>> ExecutorServer::Start(
   if (absl::Status s = ValidateServerOptions(options, &listen_host); !s.ok()) {
     return s;
   }
+  absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> credentials =
+      MakeServerCredentials(options.tls);
+  if (!credentials.ok()) return credentials.status();
   // INVALID_ARGUMENT (bad options) and FAILED_PRECONDITION (data directory)
   // are already the codes Start documents.
   absl::StatusOr<std::unique_ptr<Executor>> executor =
@@ -172,8 +183,7 @@ absl::StatusOr<std::unique_ptr<ExecutorServer>> ExecutorServer::Start(
   // bind a port the first one holds and silently share its traffic. A port
   // in use must be an error.
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
-  builder.AddListeningPort(options.listen, grpc::InsecureServerCredentials(),
-                           &server->port_);
+  builder.AddListeningPort(options.listen, *credentials, &server->port_);
   builder.SetMaxReceiveMessageSize(options.max_receive_message_bytes);
   builder.RegisterService(server->service_.get());
   server->server_ = builder.BuildAndStart();
@@ -195,7 +205,8 @@ absl::StatusOr<std::unique_ptr<ExecutorServer>> ExecutorServer::Start(
   }
   LOG(INFO) << "xxl-executor " << kExecutorVersion << " serving on "
             << options.listen << " (port " << server->port_
-            << "), advertised as " << server->address_;
+            << "), advertised as " << server->address_ << ", "
+            << TlsDescription(options.tls);
   return server;
 }
 

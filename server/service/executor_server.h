@@ -1,6 +1,7 @@
 // The executor as a gRPC server: the core behind the Executor service, plus
 // gRPC health (grpc.health.v1) and server reflection, so that
-// `grpcurl -plaintext HOST:PORT list` works with no proto files.
+// `grpcurl -plaintext HOST:PORT list` (with TLS: `grpcurl -cacert CA.pem
+// HOST:PORT list`) works with no proto files.
 // This is what main.cc runs and what embedding applications start.
 #ifndef XXLJOB_SERVER_SERVICE_EXECUTOR_SERVER_H_
 #define XXLJOB_SERVER_SERVICE_EXECUTOR_SERVER_H_
@@ -13,6 +14,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "handlers/handler_registry.h"
+#include "security/tls_credentials.h"
 #include "server/core/executor.h"
 #include "server/core/executor_options.h"
 #include "server/core/result_sink.h"
@@ -37,6 +39,9 @@ struct ServerOptions {
   std::string access_token;
   // Largest request accepted, in bytes.
   int max_receive_message_bytes = 4 * 1024 * 1024;
+  // TLS (and mutual TLS) for every service on the port, health and
+  // reflection included. Default: plaintext.
+  ServerTlsOptions tls;
   ExecutorOptions executor;
 };
 
@@ -45,7 +50,8 @@ class ExecutorServer {
  public:
   // Creates the core and starts serving. `registry` and `sink` must outlive
   // the server. Errors: INVALID_ARGUMENT for bad options,
-  // FAILED_PRECONDITION for an unusable data directory, UNAVAILABLE when the
+  // FAILED_PRECONDITION for an unusable data directory or an unreadable TLS
+  // file (checked before anything starts), UNAVAILABLE when the
   // listen address can't be bound (e.g. the port is in use).
   static absl::StatusOr<std::unique_ptr<ExecutorServer>> Start(
       ServerOptions options, const HandlerRegistry* registry, ResultSink* sink);

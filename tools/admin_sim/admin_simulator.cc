@@ -211,6 +211,9 @@ absl::StatusOr<std::unique_ptr<AdminSimulator>> AdminSimulator::Start(
   if (options.response_delay < absl::ZeroDuration()) {
     return absl::InvalidArgumentError("response delay must not be negative");
   }
+  absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> credentials =
+      MakeServerCredentials(options.tls);
+  if (!credentials.ok()) return credentials.status();
   // Not make_unique: the constructor is private.
   std::unique_ptr<AdminSimulator> sim(new AdminSimulator(std::move(options)));
   const AdminSimulatorOptions& o = sim->options_;
@@ -236,8 +239,7 @@ absl::StatusOr<std::unique_ptr<AdminSimulator>> AdminSimulator::Start(
   // gRPC sets SO_REUSEPORT by default, which would let two simulators (or a
   // simulator and a real admin) share a port silently.
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
-  builder.AddListeningPort(o.listen, grpc::InsecureServerCredentials(),
-                           &sim->port_);
+  builder.AddListeningPort(o.listen, *credentials, &sim->port_);
   builder.RegisterService(sim->service_.get());
   sim->server_ = builder.BuildAndStart();
   if (sim->server_ == nullptr || sim->port_ == 0) {
@@ -247,7 +249,11 @@ absl::StatusOr<std::unique_ptr<AdminSimulator>> AdminSimulator::Start(
   sim->address_ = absl::StrCat(host, ":", sim->port_);
   LOG(INFO) << "admin simulator listening on " << sim->address_
             << " (refuse=" << AdminSimModeName(o.mode) << ", access token "
-            << (o.access_token.empty() ? "none" : "checked") << ")";
+            << (o.access_token.empty() ? "none" : "checked") << ", "
+            << (!o.tls.enabled()               ? "plaintext"
+                : o.tls.client_ca_file.empty() ? "TLS"
+                                               : "mutual TLS")
+            << ")";
   {
     // Calls may already have queued lines: the banner goes before them.
     absl::MutexLock lock(&sim->mu_);

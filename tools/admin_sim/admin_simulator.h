@@ -22,6 +22,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "grpcpp/support/status.h"
+#include "security/tls_credentials.h"
 
 namespace grpc {
 class Server;
@@ -63,6 +64,9 @@ struct AdminSimulatorOptions {
   // When non-empty, every event is also appended to this file as a JSON
   // line.
   std::string record_path;
+  // TLS, or mutual TLS with a client CA, like the executor's server.
+  // Default: plaintext.
+  ServerTlsOptions tls;
 };
 
 // One Registry or RegistryRemove call that was accepted.
@@ -103,8 +107,9 @@ struct RecordedCallback {
 class AdminSimulator {
  public:
   // Starts serving. Errors: INVALID_ARGUMENT for a malformed listen
-  // address; UNAVAILABLE when it cannot be bound (port in use);
-  // FAILED_PRECONDITION when `record_path` cannot be opened for appending.
+  // address or bad TLS options; UNAVAILABLE when it cannot be bound (port
+  // in use); FAILED_PRECONDITION when `record_path` cannot be opened for
+  // appending or a TLS file cannot be read.
   static absl::StatusOr<std::unique_ptr<AdminSimulator>> Start(
       AdminSimulatorOptions options);
   // Shutdown().

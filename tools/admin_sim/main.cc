@@ -6,6 +6,8 @@
 //   xxl-admin-sim [--listen=127.0.0.1:8090] [--access_token=T]
 //                 [--refuse=none|code500|unavailable] [--record=FILE]
 //                 [--response_delay=2s] [--quiet]
+//                 [--tls_cert_file=C --tls_key_file=K
+//                 [--tls_client_ca_file=CA]]
 //   xxl-executor --admin_addresses=127.0.0.1:8090 ...
 //
 // The default listen address is loopback-only, since the simulator checks no
@@ -42,6 +44,17 @@ ABSL_FLAG(std::string, access_token, "",
           "when set, calls without this xxl-job-access-token metadata get "
           "UNAUTHENTICATED; empty: the XXL_JOB_ACCESS_TOKEN environment "
           "variable, if set");
+ABSL_FLAG(std::string, access_token_file, "",
+          "read the access token from this file (trailing line breaks "
+          "removed); not together with --access_token");
+ABSL_FLAG(std::string, tls_cert_file, "",
+          "serve TLS with this PEM certificate chain (needs --tls_key_file); "
+          "empty: plaintext");
+ABSL_FLAG(std::string, tls_key_file, "",
+          "the PEM private key of --tls_cert_file");
+ABSL_FLAG(std::string, tls_client_ca_file, "",
+          "mutual TLS: callers must present a certificate issued by a CA in "
+          "this PEM bundle");
 ABSL_FLAG(std::string, refuse, "none",
           "how to answer calls: none (accept), code500 (business refusal), "
           "unavailable (gRPC UNAVAILABLE)");
@@ -62,13 +75,15 @@ constexpr char kProgram[] = "xxl-admin-sim";
 absl::Status ReadOptions(AdminSimulatorOptions* options) {
   options->name = kProgram;
   options->listen = absl::GetFlag(FLAGS_listen);
-  options->access_token = absl::GetFlag(FLAGS_access_token);
-  if (options->access_token.empty()) {
-    // The environment keeps the token out of `ps` output.
-    if (const char* env = std::getenv("XXL_JOB_ACCESS_TOKEN")) {
-      options->access_token = env;
-    }
-  }
+  absl::StatusOr<std::string> token = ResolveAccessToken(
+      "access_token", absl::GetFlag(FLAGS_access_token), "access_token_file",
+      absl::GetFlag(FLAGS_access_token_file));
+  if (!token.ok()) return token.status();
+  options->access_token = *std::move(token);
+  options->tls.cert_file = absl::GetFlag(FLAGS_tls_cert_file);
+  options->tls.key_file = absl::GetFlag(FLAGS_tls_key_file);
+  options->tls.client_ca_file = absl::GetFlag(FLAGS_tls_client_ca_file);
+  if (absl::Status s = ValidateServerTls(options->tls); !s.ok()) return s;
   absl::StatusOr<AdminSimMode> mode =
       ParseAdminSimMode(absl::GetFlag(FLAGS_refuse));
   if (!mode.ok()) {

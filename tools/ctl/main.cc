@@ -19,6 +19,7 @@
 #include "absl/time/time.h"
 #include "client/executor_client.h"
 #include "glog/logging.h"
+#include "security/tls_credentials.h"
 #include "server/service/cli.h"
 #include "tools/ctl/ctl.h"
 
@@ -29,6 +30,22 @@ ABSL_FLAG(std::string, token, "",
           "access token sent as xxl-job-access-token metadata; empty: the "
           "XXL_JOB_ACCESS_TOKEN environment variable, if set (which keeps "
           "it out of `ps`)");
+ABSL_FLAG(std::string, token_file, "",
+          "read the access token from this file (trailing line breaks "
+          "removed); not together with --token");
+ABSL_FLAG(bool, tls, false,
+          "connect with TLS, trusting the system's CAs unless --ca_file is "
+          "given; implied by --ca_file, --cert_file, --key_file and "
+          "--tls_server_name");
+ABSL_FLAG(std::string, ca_file, "",
+          "TLS: PEM bundle of the CAs the executor's certificate must chain "
+          "to");
+ABSL_FLAG(std::string, cert_file, "",
+          "mutual TLS: this PEM client certificate chain (needs --key_file)");
+ABSL_FLAG(std::string, key_file, "", "the PEM private key of --cert_file");
+ABSL_FLAG(std::string, tls_server_name, "",
+          "TLS: the name the executor's certificate must carry; empty: the "
+          "host of --target");
 ABSL_FLAG(bool, json, false,
           "print one JSON object per response (proto3 JSON, proto field "
           "names), and failed calls as {\"error\": {...}}");
@@ -74,7 +91,9 @@ constexpr char kProgram[] = "xxl-ctl";
 
 constexpr char kUsage[] = R"(calls an xxl-executor by hand.
 
-Usage: xxl-ctl [--target=HOST:PORT] [--token=T] [--json] COMMAND [--flag=value ...]
+Usage: xxl-ctl [--target=HOST:PORT] [--token=T | --token_file=F]
+               [--tls] [--ca_file=CA.pem] [--cert_file=C --key_file=K]
+               [--json] COMMAND [--flag=value ...]
 
 Commands:
   beat                               is the executor up? its load
@@ -104,7 +123,9 @@ Examples:
   xxl-ctl run --job_id=3 --glue_type=shell --glue_source_file=job.sh --follow
   xxl-ctl kill --job_id=2
   xxl-ctl log --log_id=1732190000123001 --log_date_time=1732190000123 --follow
-  XXL_JOB_ACCESS_TOKEN=s3cret xxl-ctl --json beat)";
+  XXL_JOB_ACCESS_TOKEN=s3cret xxl-ctl --json beat
+  xxl-ctl --target=10.0.0.5:9999 --ca_file=ca.pem --tls_server_name=executor1 \
+      --token_file=/etc/xxl/token beat)";
 
 absl::Status ReadRunRequest(absl::Time now, v1::RunRequest* run) {
   run->set_job_id(absl::GetFlag(FLAGS_job_id));
@@ -209,6 +230,18 @@ absl::Status ReadOptions(absl::string_view command, CtlOptions* options) {
   return absl::OkStatus();
 }
 
+ClientTlsOptions ReadTlsOptions() {
+  ClientTlsOptions tls;
+  tls.ca_file = absl::GetFlag(FLAGS_ca_file);
+  tls.cert_file = absl::GetFlag(FLAGS_cert_file);
+  tls.key_file = absl::GetFlag(FLAGS_key_file);
+  tls.server_name = absl::GetFlag(FLAGS_tls_server_name);
+  tls.enabled = absl::GetFlag(FLAGS_tls) || !tls.ca_file.empty() ||
+                !tls.cert_file.empty() || !tls.key_file.empty() ||
+                !tls.server_name.empty();
+  return tls;
+}
+
 int Main(int argc, char** argv) {
   SetUsage(kUsage, "ctl/main.cc");
   // Bad flags exit with 2 (kExitUsage), --help with 0.
@@ -229,11 +262,20 @@ int Main(int argc, char** argv) {
   }
   // glog only speaks up when something is wrong: to stderr.
   InitLoggingToStderr(argv[0]);
-  std::string token = absl::GetFlag(FLAGS_token);
-  if (token.empty()) {
-    if (const char* env = std::getenv("XXL_JOB_ACCESS_TOKEN")) token = env;
+  absl::StatusOr<std::string> token =
+      ResolveAccessToken("token", absl::GetFlag(FLAGS_token), "token_file",
+                         absl::GetFlag(FLAGS_token_file));
+  if (!token.ok()) {
+    std::cerr << kProgram << ": " << token.status().message() << std::endl;
+    return kExitUsage;
   }
-  ExecutorClient client(absl::GetFlag(FLAGS_target), std::move(token));
+  absl::StatusOr<std::shared_ptr<grpc::Channel>> channel =
+      MakeChannel(absl::GetFlag(FLAGS_target), ReadTlsOptions());
+  if (!channel.ok()) {
+    std::cerr << kProgram << ": " << channel.status().message() << std::endl;
+    return kExitUsage;
+  }
+  ExecutorClient client(*std::move(channel), *std::move(token));
   return RunCommand(options, client, std::cout, std::cerr);
 }
 
