@@ -7,7 +7,9 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <iostream>
@@ -36,6 +38,7 @@
 #include "server/service/cli.h"
 #include "server/service/executor_app.h"
 #include "server/service/executor_service.h"
+#include "server/service/validation.h"
 
 // Flag names must not collide with glog's gflags (v, logtostderr, log_dir,
 // ...); glog is configured through GLOG_* environment variables instead.
@@ -97,6 +100,21 @@ ABSL_FLAG(int, max_job_threads, xxljob::ExecutorOptions().max_job_threads,
           "job threads (job ids with a queue) alive at once");
 ABSL_FLAG(int, max_running, xxljob::ExecutorOptions().max_running,
           "runs executing at once; more wait in their job's queue");
+ABSL_FLAG(int, max_request_bytes,
+          xxljob::ServerOptions().max_receive_message_bytes,
+          "largest request accepted, in bytes; a larger one is refused "
+          "(RESOURCE_EXHAUSTED)");
+ABSL_FLAG(int64_t, max_params_bytes,
+          static_cast<int64_t>(xxljob::kMaxParamsBytes),
+          "largest executor_params of a Run, in bytes (INVALID_ARGUMENT past "
+          "it)");
+ABSL_FLAG(int64_t, max_glue_source_bytes,
+          static_cast<int64_t>(xxljob::kMaxGlueSourceBytes),
+          "largest glue_source (script) of a Run, in bytes (INVALID_ARGUMENT "
+          "past it)");
+ABSL_FLAG(int, max_tail_streams, xxljob::ServerOptions().max_tail_streams,
+          "TailLog streams open at once; one more is refused "
+          "(RESOURCE_EXHAUSTED)");
 ABSL_FLAG(absl::Duration, job_idle_timeout,
           xxljob::ExecutorOptions().idle_timeout,
           "an idle job thread is reclaimed after this long");
@@ -139,7 +157,7 @@ absl::Status CheckPositive(absl::string_view flag, absl::Duration d) {
                                     absl::FormatDuration(d)));
 }
 
-absl::Status CheckAtLeast(absl::string_view flag, int value, int min) {
+absl::Status CheckAtLeast(absl::string_view flag, int64_t value, int64_t min) {
   if (value >= min) return absl::OkStatus();
   return BadFlag(flag, absl::StrCat("must be >= ", min, ", got ", value));
 }
@@ -188,6 +206,14 @@ absl::Status ReadConfig(Config* config) {
   e.max_queue_depth = absl::GetFlag(FLAGS_max_queue_depth);
   e.max_job_threads = absl::GetFlag(FLAGS_max_job_threads);
   e.max_running = absl::GetFlag(FLAGS_max_running);
+  s.max_receive_message_bytes = absl::GetFlag(FLAGS_max_request_bytes);
+  s.max_tail_streams = absl::GetFlag(FLAGS_max_tail_streams);
+  const int64_t max_params = absl::GetFlag(FLAGS_max_params_bytes);
+  const int64_t max_glue = absl::GetFlag(FLAGS_max_glue_source_bytes);
+  s.field_limits.max_params_bytes =
+      static_cast<size_t>(std::max<int64_t>(max_params, 0));
+  s.field_limits.max_glue_source_bytes =
+      static_cast<size_t>(std::max<int64_t>(max_glue, 0));
   e.idle_timeout = absl::GetFlag(FLAGS_job_idle_timeout);
   e.script_kill_grace = absl::GetFlag(FLAGS_script_kill_grace);
   app.registry_interval = absl::GetFlag(FLAGS_registry_interval);
@@ -218,6 +244,10 @@ absl::Status ReadConfig(Config* config) {
       CheckAtLeast("max_queue_depth", e.max_queue_depth, 1),
       CheckAtLeast("max_job_threads", e.max_job_threads, 1),
       CheckAtLeast("max_running", e.max_running, 1),
+      CheckAtLeast("max_request_bytes", s.max_receive_message_bytes, 1024),
+      CheckAtLeast("max_params_bytes", max_params, 1),
+      CheckAtLeast("max_glue_source_bytes", max_glue, 1),
+      CheckAtLeast("max_tail_streams", s.max_tail_streams, 1),
       CheckPositive("job_idle_timeout", e.idle_timeout),
       CheckPositive("registry_interval", app.registry_interval),
       CheckPositive("admin_timeout", app.admin_timeout),
@@ -318,6 +348,10 @@ void LogConfig(const Config& c) {
             << " max_queue_depth=" << e.max_queue_depth
             << " max_job_threads=" << e.max_job_threads
             << " max_running=" << e.max_running
+            << " max_request_bytes=" << s.max_receive_message_bytes
+            << " max_params_bytes=" << s.field_limits.max_params_bytes
+            << " max_glue_source_bytes=" << s.field_limits.max_glue_source_bytes
+            << " max_tail_streams=" << s.max_tail_streams
             << " job_idle_timeout=" << e.idle_timeout
             << " script_kill_grace=" << e.script_kill_grace
             << " registry_interval=" << app.registry_interval

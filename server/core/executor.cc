@@ -82,9 +82,9 @@ absl::Status Executor::Impl::Run(Trigger trigger) {
         job_threads_.fetch_sub(1);
         LOG_EVERY_N(WARNING, 100)
             << "job thread bound reached (" << options_.max_job_threads << ")";
-        return absl::ResourceExhaustedError(
-            absl::StrCat("too many job threads: ", options_.max_job_threads,
-                         " are alive (max_job_threads)"));
+        return absl::ResourceExhaustedError(absl::StrCat(
+            "too many job threads: ", options_.max_job_threads,
+            " are alive (max_job_threads=", options_.max_job_threads, ")"));
       }
       it = shard.jobs
                .emplace(trigger.job_id,
@@ -138,9 +138,9 @@ absl::Status Executor::Impl::AdmitLocked(JobThread& job, QueuedRun run,
   } else if (static_cast<int>(job.queue.size()) >= options_.max_queue_depth) {
     LOG_EVERY_N(WARNING, 100) << LogPrefix(t) << "queue bound reached ("
                               << options_.max_queue_depth << ")";
-    return absl::ResourceExhaustedError(
-        absl::StrCat("job ", t.job_id, " already has ", job.queue.size(),
-                     " triggers queued (max_queue_depth)"));
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "job ", t.job_id, " already has ", job.queue.size(),
+        " triggers queued (max_queue_depth=", options_.max_queue_depth, ")"));
   }
   job.key = key;
   // Called under the job's lock so that Accepted precedes Finished.

@@ -1,46 +1,107 @@
 #include "server/service/auth.h"
 
-#include <atomic>
-#include <chrono>
-#include <cstdint>
+#include <algorithm>
+#include <utility>
+#include <vector>
 
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
 #include "glog/logging.h"
 
 namespace xxljob {
 namespace {
 
-// At most one rejection line per this many seconds.
-constexpr int64_t kRejectLogIntervalNanos = int64_t{10} * 1000 * 1000 * 1000;
-
-int64_t SteadyNanos() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
-
-// Logs one rejection, or counts it when a line was written recently. The
-// first rejection is always logged: a misconfigured admin shows up at once.
-void LogRejection(absl::string_view peer, absl::string_view why) {
-  static std::atomic<int64_t> next_log_nanos{0};
-  static std::atomic<int64_t> suppressed{0};
-  const int64_t now = SteadyNanos();
-  int64_t next = next_log_nanos.load(std::memory_order_relaxed);
-  // Only the thread that wins the exchange logs; the others count.
-  if (now < next ||
-      !next_log_nanos.compare_exchange_strong(
-          next, now + kRejectLogIntervalNanos, std::memory_order_relaxed)) {
-    suppressed.fetch_add(1, std::memory_order_relaxed);
-    return;
+// "ipv4:10.0.0.1:5000" -> "ipv4:10.0.0.1", "ipv6:[::1]:5000" ->
+// "ipv6:[::1]": a client opens a new port per connection, so counting by
+// port would name the same host over and over.
+std::string HostOf(absl::string_view peer) {
+  const size_t colon = peer.rfind(':');
+  if (colon == absl::string_view::npos || colon + 1 == peer.size()) {
+    return std::string(peer);
   }
-  const int64_t more = suppressed.exchange(0, std::memory_order_relaxed);
-  LOG(WARNING) << "rejected call from " << peer << ": " << why
-               << " access token"
-               << (more > 0 ? " (" + std::to_string(more) +
-                                  " more rejected since the last report)"
-                            : "");
+  for (char c : peer.substr(colon + 1)) {
+    if (!absl::ascii_isdigit(static_cast<unsigned char>(c))) {
+      return std::string(peer);
+    }
+  }
+  return std::string(peer.substr(0, colon));
 }
 
 }  // namespace
+
+RefusalLog::RefusalLog(absl::Duration interval, Writer writer, Clock clock)
+    : interval_(interval),
+      writer_(writer != nullptr
+                  ? std::move(writer)
+                  : [](const std::string& line) { LOG(WARNING) << line; }),
+      clock_(clock != nullptr ? std::move(clock) : [] { return absl::Now(); }) {
+}
+
+void RefusalLog::Record(absl::string_view peer, absl::string_view why) {
+  const absl::Time now = clock_();
+  absl::MutexLock lock(&mu_);
+  ++total_;
+  ++pending_;
+  std::string host = HostOf(peer);
+  if (auto it = by_host_.find(host); it != by_host_.end()) {
+    ++it->second;
+  } else if (by_host_.size() < kMaxHosts) {
+    by_host_.emplace(std::move(host), 1);
+  } else {
+    ++other_hosts_;
+  }
+  if (last_why_ != why) last_why_ = std::string(why);
+  if (now - last_line_ >= interval_) WriteLocked(now);
+}
+
+void RefusalLog::Flush() {
+  const absl::Time now = clock_();
+  absl::MutexLock lock(&mu_);
+  if (pending_ > 0) WriteLocked(now);
+}
+
+int64_t RefusalLog::total() const {
+  absl::MutexLock lock(&mu_);
+  return total_;
+}
+
+void RefusalLog::WriteLocked(absl::Time now) {
+  std::vector<std::pair<std::string, int64_t>> hosts(by_host_.begin(),
+                                                     by_host_.end());
+  std::sort(hosts.begin(), hosts.end(), [](const auto& a, const auto& b) {
+    return a.second != b.second ? a.second > b.second : a.first < b.first;
+  });
+  std::string line;
+  if (pending_ == 1 && hosts.size() == 1) {
+    line =
+        absl::StrCat("refused a call from ", hosts[0].first, ": ", last_why_);
+  } else {
+    line = absl::StrCat("refused ", pending_, " calls");
+    if (last_line_ != absl::InfinitePast()) {
+      absl::StrAppend(&line, " in the last ",
+                      absl::FormatDuration(
+                          absl::Trunc(now - last_line_, absl::Seconds(1))));
+    }
+    absl::StrAppend(&line, " (latest: ", last_why_, "); from");
+    int64_t unnamed = other_hosts_;
+    for (size_t i = 0; i < hosts.size(); ++i) {
+      if (i < kHostsPerLine) {
+        absl::StrAppend(&line, i == 0 ? " " : ", ", hosts[i].first, " x",
+                        hosts[i].second);
+      } else {
+        unnamed += hosts[i].second;
+      }
+    }
+    if (unnamed > 0) absl::StrAppend(&line, ", other hosts x", unnamed);
+  }
+  // Written under the lock: lines stay in order, and there is at most one
+  // per interval, so nobody waits on it for long.
+  writer_(line);
+  last_line_ = now;
+  pending_ = 0;
+  by_host_.clear();
+  other_hosts_ = 0;
+}
 
 bool ConstantTimeEquals(absl::string_view presented,
                         absl::string_view expected) {
@@ -59,26 +120,30 @@ bool ConstantTimeEquals(absl::string_view presented,
 
 absl::Status CheckAccessToken(
     const std::multimap<grpc::string_ref, grpc::string_ref>& metadata,
-    absl::string_view expected_token, absl::string_view peer) {
+    absl::string_view expected_token, absl::string_view peer,
+    RefusalLog* refusals) {
   if (expected_token.empty()) return absl::OkStatus();
   auto it = metadata.find(kAccessTokenMetadataKey);
+  const char* why = nullptr;
   if (it == metadata.end()) {
-    LogRejection(peer, "missing");
-    return absl::UnauthenticatedError("missing or wrong access token");
+    why = "missing access token";
+  } else if (!ConstantTimeEquals(
+                 absl::string_view(it->second.data(), it->second.size()),
+                 expected_token)) {
+    why = "wrong access token";
+  } else {
+    return absl::OkStatus();
   }
-  const absl::string_view presented(it->second.data(), it->second.size());
-  if (!ConstantTimeEquals(presented, expected_token)) {
-    LogRejection(peer, "wrong");
-    return absl::UnauthenticatedError("missing or wrong access token");
-  }
-  return absl::OkStatus();
+  if (refusals != nullptr) refusals->Record(peer, why);
+  return absl::UnauthenticatedError("missing or wrong access token");
 }
 
 absl::Status CheckAccessToken(const grpc::ServerContextBase& context,
-                              absl::string_view expected_token) {
+                              absl::string_view expected_token,
+                              RefusalLog* refusals) {
   if (expected_token.empty()) return absl::OkStatus();
   return CheckAccessToken(context.client_metadata(), expected_token,
-                          context.peer());
+                          context.peer(), refusals);
 }
 
 }  // namespace xxljob

@@ -5,7 +5,9 @@
 #include <net/if.h>
 #include <netinet/in.h>
 
+#include <memory>
 #include <utility>
+#include <vector>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -16,6 +18,7 @@
 #include "grpcpp/grpcpp.h"
 #include "grpcpp/health_check_service_interface.h"
 #include "server/service/executor_service.h"
+#include "server/service/parse_error_interceptor.h"
 
 namespace xxljob {
 namespace {
@@ -90,6 +93,53 @@ bool IsPrintableAscii(absl::string_view s) {
   return true;
 }
 
+absl::Status ValidateLimits(const ServerOptions& o) {
+  auto at_least_one = [](absl::string_view name, int64_t value) {
+    return value >= 1 ? absl::OkStatus()
+                      : absl::InvalidArgumentError(
+                            absl::StrCat(name, " must be >= 1, got ", value));
+  };
+  auto positive_ms = [](absl::string_view name, absl::Duration d) {
+    return d >= absl::Milliseconds(1) && d < absl::Hours(24 * 365)
+               ? absl::OkStatus()
+               : absl::InvalidArgumentError(
+                     absl::StrCat(name, " must be from 1ms to a year, got ",
+                                  absl::FormatDuration(d)));
+  };
+  const absl::Status checks[] = {
+      at_least_one("field_limits.max_params_bytes",
+                   static_cast<int64_t>(o.field_limits.max_params_bytes)),
+      at_least_one("field_limits.max_glue_source_bytes",
+                   static_cast<int64_t>(o.field_limits.max_glue_source_bytes)),
+      at_least_one("max_tail_streams", o.max_tail_streams),
+      at_least_one("max_concurrent_streams_per_connection",
+                   o.max_concurrent_streams_per_connection),
+      positive_ms("keepalive_time", o.keepalive_time),
+      positive_ms("keepalive_timeout", o.keepalive_timeout),
+      positive_ms("max_connection_idle", o.max_connection_idle),
+  };
+  for (const absl::Status& s : checks) {
+    if (!s.ok()) return s;
+  }
+  return absl::OkStatus();
+}
+
+// What a production server sets beyond gRPC's defaults; see ServerOptions.
+void SetTransportLimits(const ServerOptions& o, grpc::ServerBuilder* builder) {
+  builder->SetMaxReceiveMessageSize(o.max_receive_message_bytes);
+  builder->AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS,
+                              o.max_concurrent_streams_per_connection);
+  builder->AddChannelArgument(
+      GRPC_ARG_KEEPALIVE_TIME_MS,
+      static_cast<int>(absl::ToInt64Milliseconds(o.keepalive_time)));
+  builder->AddChannelArgument(
+      GRPC_ARG_KEEPALIVE_TIMEOUT_MS,
+      static_cast<int>(absl::ToInt64Milliseconds(o.keepalive_timeout)));
+  builder->AddChannelArgument(
+      GRPC_ARG_MAX_CONNECTION_IDLE_MS,
+      static_cast<int>(absl::ToInt64Milliseconds(o.max_connection_idle)));
+}
+
 absl::Status ValidateServerOptions(const ServerOptions& options,
                                    std::string* listen_host) {
   int listen_port = 0;
@@ -123,7 +173,7 @@ absl::Status ValidateServerOptions(const ServerOptions& options,
         absl::StrCat("max_receive_message_bytes must be > 0, got ",
                      options.max_receive_message_bytes));
   }
-  return absl::OkStatus();
+  return ValidateLimits(options);
 }
 
 // The health protos are compiled into xxljob::proto so that reflection can
@@ -174,8 +224,12 @@ absl::StatusOr<std::unique_ptr<ExecutorServer>> ExecutorServer::Start(
 
   std::unique_ptr<ExecutorServer> server(new ExecutorServer());
   server->executor_ = *std::move(executor);
+  ServiceLimits limits;
+  limits.fields = options.field_limits;
+  limits.max_tail_streams = options.max_tail_streams;
+  limits.max_request_bytes = options.max_receive_message_bytes;
   server->service_ = std::make_unique<ExecutorService>(
-      server->executor_.get(), options.app_name, options.access_token);
+      server->executor_.get(), options.app_name, options.access_token, limits);
 
   InitGrpcPlugins();
   grpc::ServerBuilder builder;
@@ -184,7 +238,12 @@ absl::StatusOr<std::unique_ptr<ExecutorServer>> ExecutorServer::Start(
   // in use must be an error.
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   builder.AddListeningPort(options.listen, *credentials, &server->port_);
-  builder.SetMaxReceiveMessageSize(options.max_receive_message_bytes);
+  SetTransportLimits(options, &builder);
+  std::vector<
+      std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>>
+      interceptors;
+  interceptors.push_back(std::make_unique<ParseErrorInterceptorFactory>());
+  builder.experimental().SetInterceptorCreators(std::move(interceptors));
   builder.RegisterService(server->service_.get());
   server->server_ = builder.BuildAndStart();
   if (server->server_ == nullptr || server->port_ == 0) {

@@ -18,6 +18,7 @@
 #include "server/core/executor.h"
 #include "server/core/executor_options.h"
 #include "server/core/result_sink.h"
+#include "server/service/validation.h"
 
 namespace grpc {
 class Server;
@@ -37,11 +38,28 @@ struct ServerOptions {
   // When non-empty, every Executor call must carry it in the
   // `xxl-job-access-token` metadata (compared in constant time).
   std::string access_token;
-  // Largest request accepted, in bytes.
+  // Largest request accepted, in bytes; gRPC refuses a larger one with
+  // RESOURCE_EXHAUSTED before it reaches the service.
   int max_receive_message_bytes = 4 * 1024 * 1024;
   // TLS (and mutual TLS) for every service on the port, health and
   // reflection included. Default: plaintext.
   ServerTlsOptions tls;
+  // Run's per-field limits (INVALID_ARGUMENT past them).
+  FieldLimits field_limits;
+  // TailLog streams open at once; one more is RESOURCE_EXHAUSTED.
+  int max_tail_streams = 256;
+  // Transport protection (docs/operations.md, "Bounds"). Calls in flight on
+  // one connection: more wait in the client (HTTP/2 flow control), they
+  // are not refused.
+  int max_concurrent_streams_per_connection = 1000;
+  // While calls are open on a connection the server pings an idle one this
+  // often and drops it if no answer comes within keepalive_timeout: a client
+  // that vanished (host down, cable cut) frees its TailLog streams.
+  absl::Duration keepalive_time = absl::Minutes(1);
+  absl::Duration keepalive_timeout = absl::Seconds(20);
+  // A connection with no call for this long is closed (clients reconnect
+  // transparently): abandoned connections don't hold descriptors forever.
+  absl::Duration max_connection_idle = absl::Minutes(10);
   ExecutorOptions executor;
 };
 

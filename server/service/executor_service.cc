@@ -3,11 +3,10 @@
 #include <exception>
 #include <utility>
 
+#include "absl/strings/str_cat.h"
 #include "glog/logging.h"
-#include "server/service/auth.h"
 #include "server/service/grpc_status.h"
 #include "server/service/tail_log_reactor.h"
-#include "server/service/validation.h"
 
 namespace xxljob {
 namespace {
@@ -30,11 +29,14 @@ class FailedWriteReactor final
 }  // namespace
 
 ExecutorService::ExecutorService(Executor* executor, std::string app_name,
-                                 std::string access_token)
+                                 std::string access_token, ServiceLimits limits)
     : executor_(executor),
       app_name_(std::move(app_name)),
       access_token_(std::move(access_token)),
+      limits_(limits),
       start_time_(std::chrono::steady_clock::now()) {}
+
+ExecutorService::~ExecutorService() { refusals_.Flush(); }
 
 void ExecutorService::set_address(std::string address) {
   absl::MutexLock lock(&mu_);
@@ -47,7 +49,7 @@ grpc::ServerUnaryReactor* ExecutorService::Serve(
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   grpc::Status status;
   try {
-    absl::Status auth = CheckAccessToken(*context, access_token_);
+    absl::Status auth = CheckAccessToken(*context, access_token_, &refusals_);
     status = auth.ok() ? body() : ToGrpcStatus(auth);
   } catch (const std::exception& e) {
     // Only bad_alloc and the like can get here; the core reports its own
@@ -98,24 +100,41 @@ grpc::ServerUnaryReactor* ExecutorService::Log(
 grpc::ServerWriteReactor<v1::LogResponse>* ExecutorService::TailLog(
     grpc::CallbackServerContext* context, const v1::LogRequest* request) {
   grpc::Status status;
+  bool slot = false;
   try {
-    absl::Status check = CheckAccessToken(*context, access_token_);
+    absl::Status check = CheckAccessToken(*context, access_token_, &refusals_);
     if (check.ok()) check = ValidateLogRequest(*request);
-    if (check.ok()) {
+    status = check.ok() ? AcquireTailStream() : ToGrpcStatus(check);
+    if (status.ok()) {
+      slot = true;
       VLOG(2) << "TailLog from " << context->peer() << ": [log "
               << request->log_id() << "] from line "
               << request->from_line_num();
-      return new TailLogReactor(executor_, *request);
+      // The reactor gives the slot back when gRPC is done with it.
+      return new TailLogReactor(executor_, *request,
+                                [this] { ReleaseTailStream(); });
     }
-    status = ToGrpcStatus(check);
   } catch (const std::exception& e) {
     LOG_EVERY_N(ERROR, 100) << "TailLog threw: " << e.what();
+    if (slot) ReleaseTailStream();
     status = InternalError();
   }
   VLOG(2) << "TailLog from " << context->peer() << ": "
           << status.error_message();
   return new FailedWriteReactor(std::move(status));
 }
+
+grpc::Status ExecutorService::AcquireTailStream() {
+  const int64_t max = limits_.max_tail_streams;
+  if (tail_streams_.fetch_add(1) < max) return grpc::Status::OK;
+  ReleaseTailStream();
+  LOG_EVERY_N(WARNING, 100) << "TailLog bound reached (" << max << ")";
+  return grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                      absl::StrCat("too many TailLog streams: ", max,
+                                   " are open (max_tail_streams=", max, ")"));
+}
+
+void ExecutorService::ReleaseTailStream() { tail_streams_.fetch_sub(1); }
 
 grpc::Status ExecutorService::DoBeat(v1::BeatResponse* response) {
   const Executor::Load load = executor_->load();
@@ -132,6 +151,16 @@ grpc::Status ExecutorService::DoBeat(v1::BeatResponse* response) {
   response->set_job_threads(load.job_threads);
   response->set_running(load.running);
   response->set_queued(load.queued);
+  const ExecutorOptions& options = executor_->options();
+  response->set_max_job_threads(options.max_job_threads);
+  response->set_max_running(options.max_running);
+  response->set_max_queue_depth(options.max_queue_depth);
+  response->set_tail_streams(tail_streams_.load());
+  response->set_max_tail_streams(limits_.max_tail_streams);
+  response->set_max_request_bytes(limits_.max_request_bytes);
+  response->set_max_handler_name_bytes(kMaxHandlerNameBytes);
+  response->set_max_params_bytes(limits_.fields.max_params_bytes);
+  response->set_max_glue_source_bytes(limits_.fields.max_glue_source_bytes);
   return grpc::Status::OK;
 }
 
@@ -146,7 +175,7 @@ grpc::Status ExecutorService::DoIdleBeat(const v1::IdleBeatRequest& request,
 
 grpc::Status ExecutorService::DoRun(const v1::RunRequest& request,
                                     v1::RunResponse* response) {
-  absl::StatusOr<Trigger> trigger = ToTrigger(request);
+  absl::StatusOr<Trigger> trigger = ToTrigger(request, limits_.fields);
   if (!trigger.ok()) return ToGrpcStatus(trigger.status());
   const absl::Status status = executor_->Run(*std::move(trigger));
   VLOG(1) << "[job " << request.job_id() << " log " << request.log_id()

@@ -20,10 +20,12 @@ grpc::Status ClientGone() {
 }  // namespace
 
 TailLogReactor::TailLogReactor(Executor* executor,
-                               const v1::LogRequest& request)
+                               const v1::LogRequest& request,
+                               std::function<void()> on_done)
     : executor_(executor),
       log_date_time_(request.log_date_time()),
       log_id_(request.log_id()),
+      on_done_(std::move(on_done)),
       next_line_(request.from_line_num()) {
   // Watch before the first read: a line written between the read and the
   // watch would otherwise wake nobody.
@@ -229,6 +231,7 @@ void TailLogReactor::OnDone() {
   // First, and without `mu_` (the watch takes it under the registry's
   // lock): once it returns, no watch callback can reach this reactor.
   executor_->UnwatchLog(watch_);
+  if (on_done_ != nullptr) on_done_();
   {
     absl::MutexLock lock(&mu_);
     done_ = true;

@@ -36,6 +36,7 @@
 #define XXLJOB_SERVER_SERVICE_TAIL_LOG_REACTOR_H_
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 
 #include "absl/base/thread_annotations.h"
@@ -71,8 +72,10 @@ class TailLogReactor final : public grpc::ServerWriteReactor<v1::LogResponse> {
 
   // Starts following `request` (already validated: log_id > 0, from >= 1)
   // and sends the first page(s) if there are any. Never blocks beyond one
-  // page read.
-  TailLogReactor(Executor* executor, const v1::LogRequest& request);
+  // page read. `on_done` (may be empty) is called once, in OnDone, when
+  // gRPC is done with the call: the service counts open streams with it.
+  TailLogReactor(Executor* executor, const v1::LogRequest& request,
+                 std::function<void()> on_done = nullptr);
   TailLogReactor(const TailLogReactor&) = delete;
   TailLogReactor& operator=(const TailLogReactor&) = delete;
 
@@ -108,6 +111,7 @@ class TailLogReactor final : public grpc::ServerWriteReactor<v1::LogResponse> {
   Executor* const executor_;
   const int64_t log_date_time_;
   const int64_t log_id_;
+  const std::function<void()> on_done_;
   // The watch on the run's log; removed in OnDone.
   LogWatchHandle watch_;
 

@@ -128,7 +128,8 @@ GlueType ToGlueType(v1::GlueType type) {
 
 }  // namespace
 
-absl::Status ValidateRunRequest(const v1::RunRequest& request) {
+absl::Status ValidateRunRequest(const v1::RunRequest& request,
+                                const FieldLimits& limits) {
   // Cheap identity checks first, so the message names the most basic fault.
   const absl::Status checks[] = {
       CheckPositive("job_id", request.job_id()),
@@ -139,8 +140,10 @@ absl::Status ValidateRunRequest(const v1::RunRequest& request) {
       CheckNotNegative("glue_updatetime", request.glue_updatetime()),
       CheckShard(request.broadcast_index(), request.broadcast_total()),
       CheckHandlerName(request.executor_handler()),
-      CheckSize("executor_params", request.executor_params(), kMaxParamsBytes),
-      CheckSize("glue_source", request.glue_source(), kMaxGlueSourceBytes),
+      CheckSize("executor_params", request.executor_params(),
+                limits.max_params_bytes),
+      CheckSize("glue_source", request.glue_source(),
+                limits.max_glue_source_bytes),
   };
   for (const absl::Status& s : checks) {
     if (!s.ok()) return s;
@@ -151,8 +154,9 @@ absl::Status ValidateRunRequest(const v1::RunRequest& request) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<Trigger> ToTrigger(const v1::RunRequest& request) {
-  if (absl::Status s = ValidateRunRequest(request); !s.ok()) return s;
+absl::StatusOr<Trigger> ToTrigger(const v1::RunRequest& request,
+                                  const FieldLimits& limits) {
+  if (absl::Status s = ValidateRunRequest(request, limits); !s.ok()) return s;
   Trigger trigger;
   trigger.job_id = request.job_id();
   trigger.log_id = request.log_id();

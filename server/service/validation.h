@@ -21,10 +21,21 @@ namespace xxljob {
 // Field limits, in bytes. Generous for real jobs, small enough that a
 // hostile caller can't make the executor hold much per queued trigger (the
 // server's max message size, 4 MiB by default, bounds the whole request).
-// XXL-JOB's admin stores the handler name in a varchar(255).
+//
+// The handler name's limit is fixed: XXL-JOB's admin stores it in a
+// varchar(255), and a name is matched against the handlers registered in
+// this binary, so no real job needs more. Params and glue source are the
+// operator's to size (FieldLimits, flags --max_params_bytes and
+// --max_glue_source_bytes); these are their defaults.
 inline constexpr size_t kMaxHandlerNameBytes = 255;
 inline constexpr size_t kMaxParamsBytes = 64 * 1024;
 inline constexpr size_t kMaxGlueSourceBytes = 1024 * 1024;
+
+// The configurable per-field limits of Run. Each must be >= 1.
+struct FieldLimits {
+  size_t max_params_bytes = kMaxParamsBytes;
+  size_t max_glue_source_bytes = kMaxGlueSourceBytes;
+};
 
 // log_date_time (epoch ms) must be in [1, kMaxLogDateTimeMs): it names the
 // run's log folder (yyyy-MM-dd), and from year 10000 on the folder would not
@@ -39,17 +50,20 @@ inline constexpr int64_t kMaxLogDateTimeMs = 253370764800000;  // 9999-01-01Z
 // executor_block_strategy and glue_type; executor_handler non-empty for BEAN
 // (or GLUE_TYPE_UNSPECIFIED), and, whatever the glue type, at most
 // kMaxHandlerNameBytes with no ASCII control character; executor_params and
-// glue_source within their limits. An empty glue_source is accepted (the
+// glue_source within `limits` (the message names the field, its size and the
+// limit). An empty glue_source is accepted (the
 // script does nothing), and GLUE_GROOVY is well-formed (the core refuses it
 // with code 500, "not supported").
-absl::Status ValidateRunRequest(const v1::RunRequest& request);
+absl::Status ValidateRunRequest(const v1::RunRequest& request,
+                                const FieldLimits& limits = {});
 
 // Validates `request` as above and converts it. Conversions:
 // BLOCK_STRATEGY_UNSPECIFIED -> kSerial, GLUE_TYPE_UNSPECIFIED -> kBean,
 // executor_timeout seconds -> a Duration (0 = no limit), broadcast_total 0 ->
 // shard 0/1 (what non-broadcast runs see). For glue types the handler name
 // is dropped (the proto says glue types ignore it).
-absl::StatusOr<Trigger> ToTrigger(const v1::RunRequest& request);
+absl::StatusOr<Trigger> ToTrigger(const v1::RunRequest& request,
+                                  const FieldLimits& limits = {});
 
 // IdleBeat: job_id > 0.
 absl::Status ValidateIdleBeatRequest(const v1::IdleBeatRequest& request);

@@ -535,6 +535,9 @@ TEST_F(XxlCtlE2eTest, OneShotCommandsPrintOneLineAndExitByOutcome) {
     auto beat = Ctl({"beat"});
     EXPECT_EQ(ExitCode(*beat), 0);
     EXPECT_THAT(beat->Stdout(), HasSubstr("up: app xxl-executor at "));
+    const std::string out = beat->Stdout();
+    EXPECT_THAT(out, HasSubstr("/256 log streams; limits"));
+    EXPECT_EQ(std::count(out.begin(), out.end(), '\n'), 1) << out;
   }
   Run(7, 70, "driven");
   ASSERT_TRUE(driven_.WaitStarted(70));
@@ -578,6 +581,8 @@ TEST_F(XxlCtlE2eTest, JsonPrintsOneObjectPerResponse) {
   EXPECT_EQ(ExitCode(*beat), 0);
   EXPECT_THAT(beat->Stdout(), HasSubstr("\"code\":200"));
   EXPECT_THAT(beat->Stdout(), HasSubstr("\"app_name\":\"xxl-executor\""));
+  EXPECT_THAT(beat->Stdout(), HasSubstr("\"max_tail_streams\":\"256\""));
+  EXPECT_THAT(beat->Stdout(), HasSubstr("\"tail_streams\":\"0\""));
 
   auto run = Ctl({"--json", "run", "--follow", "--job_id=1", "--log_id=42",
                   "--handler=demoJobHandler"});

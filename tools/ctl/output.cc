@@ -50,13 +50,40 @@ std::string FormatUptime(int64_t uptime_ms) {
       absl::Trunc(absl::Milliseconds(uptime_ms), absl::Seconds(1)));
 }
 
+namespace {
+
+// "use/max", or "use" when the executor did not report the bound (an older
+// version).
+std::string UseOf(int64_t use, int64_t max) {
+  return max > 0 ? absl::StrCat(use, "/", max) : absl::StrCat(use);
+}
+
+}  // namespace
+
 std::string DescribeBeat(const v1::BeatResponse& beat) {
-  return absl::StrCat("up: app ", beat.app_name(), " at ",
-                      beat.address().empty() ? "?" : beat.address(),
-                      ", version ", beat.version(), ", uptime ",
-                      FormatUptime(beat.uptime_ms()), "; ", beat.job_threads(),
-                      " job threads, ", beat.running(), " running, ",
-                      beat.queued(), " queued");
+  std::string text =
+      absl::StrCat("up: app ", beat.app_name(), " at ",
+                   beat.address().empty() ? "?" : beat.address(), ", version ",
+                   beat.version(), ", uptime ", FormatUptime(beat.uptime_ms()),
+                   "; ", UseOf(beat.job_threads(), beat.max_job_threads()),
+                   " job threads, ", UseOf(beat.running(), beat.max_running()),
+                   " running, ", beat.queued(), " queued");
+  if (beat.max_queue_depth() > 0) {
+    absl::StrAppend(&text, " (at most ", beat.max_queue_depth(), " per job)");
+  }
+  if (beat.max_tail_streams() > 0) {
+    absl::StrAppend(&text, ", ",
+                    UseOf(beat.tail_streams(), beat.max_tail_streams()),
+                    " log streams");
+  }
+  if (beat.max_request_bytes() > 0) {
+    absl::StrAppend(&text, "; limits in bytes: request ",
+                    beat.max_request_bytes(), ", handler name ",
+                    beat.max_handler_name_bytes(), ", params ",
+                    beat.max_params_bytes(), ", glue source ",
+                    beat.max_glue_source_bytes());
+  }
+  return text;
 }
 
 std::string DescribeRefusal(int32_t code, const std::string& msg) {

@@ -484,6 +484,33 @@ TEST_F(ExecutorTest, QueueAndJobThreadBoundsAreResourceExhausted) {
   EXPECT_EQ(ResultOf(4).handle_code, 200);
 }
 
+// max_running bounds execution, not admission: past it, runs of other jobs
+// are accepted and wait in their queues until a worker is free.
+TEST_F(ExecutorTest, RunsPastMaxRunningWaitInTheirQueueAndAreNotRefused) {
+  ExecutorOptions options;
+  options.max_running = 2;
+  auto executor = Start(options);
+  ASSERT_THAT(executor->Run(Make(1, 1, "probe", kForever)), IsOk());
+  ASSERT_THAT(executor->Run(Make(2, 2, "probe", kForever)), IsOk());
+  ASSERT_TRUE(probe_.WaitStarted(1));
+  ASSERT_TRUE(probe_.WaitStarted(2));
+  for (int64_t job = 3; job <= 5; ++job) {
+    EXPECT_THAT(executor->Run(Make(job, job, "probe", "0")), IsOk());
+  }
+  EXPECT_TRUE(Eventually([&] {
+    const Executor::Load load = executor->load();
+    return load.running == 2 && load.queued == 3;
+  }));
+  EXPECT_THAT(probe_.started(), ::testing::UnorderedElementsAre(1, 2));
+  // A free worker takes the waiting runs; every one of them runs.
+  ASSERT_THAT(executor->Kill(1, 0), IsOk());
+  for (int64_t log = 3; log <= 5; ++log) {
+    EXPECT_EQ(ResultOf(log).handle_code, 200) << log;
+  }
+  EXPECT_TRUE(Eventually([&] { return executor->load().running == 1; }));
+  ASSERT_THAT(executor->Kill(2, 0), IsOk());
+}
+
 TEST_F(ExecutorTest, IdleBeatReportsARunningOrQueuedJob) {
   auto executor = Start();
   EXPECT_THAT(executor->IdleBeat(1), IsOk());

@@ -135,6 +135,30 @@ TEST(ValidationTest, RejectsMalformedRun) {
   }
 }
 
+TEST(ValidationTest, ConfiguredFieldLimitsApply) {
+  FieldLimits limits;
+  limits.max_params_bytes = 10;
+  limits.max_glue_source_bytes = 20;
+  v1::RunRequest r = ValidRun();
+  r.set_executor_params(std::string(10, 'p'));
+  EXPECT_THAT(ValidateRunRequest(r, limits), IsOk());
+  r.set_executor_params(std::string(11, 'p'));
+  EXPECT_THAT(ValidateRunRequest(r, limits),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       "executor_params is 11 bytes; the limit is 10"));
+  r = ValidRun();
+  r.set_glue_type(v1::GLUE_SHELL);
+  r.set_glue_source(std::string(21, 's'));
+  EXPECT_THAT(ToTrigger(r, limits),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       "glue_source is 21 bytes; the limit is 20"));
+  // Larger limits than the defaults let larger fields in.
+  limits.max_params_bytes = kMaxParamsBytes * 2;
+  r = ValidRun();
+  r.set_executor_params(std::string(kMaxParamsBytes + 1, 'p'));
+  EXPECT_THAT(ValidateRunRequest(r, limits), IsOk());
+}
+
 TEST(ValidationTest, AcceptsValuesAtTheLimits) {
   using R = v1::RunRequest;
   const std::vector<RunCase> cases = {

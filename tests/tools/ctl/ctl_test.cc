@@ -96,6 +96,21 @@ TEST(CtlOutputTest, HumanLines) {
   EXPECT_EQ(DescribeBeat(beat),
             "up: app app at 10.0.0.5:9999, version 0.1.0, uptime 1h2m3s; 2 "
             "job threads, 1 running, 0 queued");
+  beat.set_max_job_threads(20000);
+  beat.set_max_running(1024);
+  beat.set_queued(7);
+  beat.set_max_queue_depth(1000);
+  beat.set_tail_streams(3);
+  beat.set_max_tail_streams(256);
+  beat.set_max_request_bytes(4194304);
+  beat.set_max_handler_name_bytes(255);
+  beat.set_max_params_bytes(65536);
+  beat.set_max_glue_source_bytes(1048576);
+  EXPECT_EQ(DescribeBeat(beat),
+            "up: app app at 10.0.0.5:9999, version 0.1.0, uptime 1h2m3s; "
+            "2/20000 job threads, 1/1024 running, 7 queued (at most 1000 per "
+            "job), 3/256 log streams; limits in bytes: request 4194304, "
+            "handler name 255, params 65536, glue source 1048576");
   EXPECT_EQ(DescribeRefusal(500, "block strategy effect: Discard Later"),
             "refused (500): block strategy effect: Discard Later");
   EXPECT_EQ(DescribeResult(200, ""), "result 200");
