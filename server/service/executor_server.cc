@@ -24,8 +24,11 @@ namespace xxljob {
 namespace {
 
 // How long in-flight calls get once the executor has shut down. Every
-// handler is quick, so this only matters for a stuck client.
-constexpr absl::Duration kServerShutdownDeadline = absl::Seconds(3);
+// handler is quick by then (runs are over, TailLog streams have ended). gRPC
+// also waits this long for clients to close idle connections after its
+// GOAWAY before it drops them, so this bounds how long an idle connection
+// delays the exit.
+constexpr absl::Duration kServerShutdownDeadline = absl::Milliseconds(500);
 
 // Splits "host:port" or "[v6]:port". Port 0 is allowed (pick a free one).
 bool SplitHostPort(absl::string_view hostport, std::string* host, int* port) {
