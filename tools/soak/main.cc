@@ -319,7 +319,8 @@ void PrintSample(const Sample& s, std::ostream& out) {
   out << absl::StrFormat("%7.0fs %9.1f %6d %7d %7d %7d %7d %10d %10d %s\n",
                          absl::ToDoubleSeconds(s.at), s.rss_kib / 1024.0, s.fds,
                          s.threads, s.job_threads, s.running, s.queued,
-                         s.accepted, s.delivered, s.admin_up ? "up" : "down");
+                         s.accepted, s.delivered, s.admin_up ? "up" : "down")
+      << std::flush;
 }
 
 int Soak() {
