@@ -167,6 +167,9 @@ absl::Status Outbox::ReplayLocked() {
   OutboxReplayer replayer(fd_, path_, size, kMagic.size());
   absl::string_view rec;
   bool torn = false;
+  // Where a record with a good CRC but no meaning starts; -1 if none. The
+  // replayer has moved past it, but it is where the good records end.
+  int64_t meaningless_at = -1;
   while (true) {
     absl::StatusOr<OutboxReplayer::Next> next = replayer.Read(&rec, &torn);
     if (!next.ok()) return next.status();
@@ -187,17 +190,20 @@ absl::Status Outbox::ReplayLocked() {
       for (size_t i = 0; i < p.size(); i += 8)
         pending_.erase(GetU64(p.data() + i));
     } else {
-      // A record we can't interpret despite a good CRC (a newer format?).
+      // A record we can't interpret despite a good CRC (a newer format?):
+      // corruption, not a torn write. It is cut off with what follows, or
+      // every later append would sit behind it, never to be replayed.
+      meaningless_at = offset;
       torn = false;
       break;
     }
     ++records_;
   }
-  end_ = replayer.pos();
+  end_ = meaningless_at >= 0 ? meaningless_at : replayer.pos();
   recovery_.records = records_;
   recovery_.discarded_bytes = size - end_;
   if (end_ == size) return absl::OkStatus();
-  if (!torn) {
+  if (!torn && meaningless_at < 0) {
     absl::StatusOr<bool> zero = replayer.RestIsZero();
     if (!zero.ok()) return zero.status();
     torn = *zero;

@@ -16,7 +16,8 @@
 // (unusually) reported twice is still tracked as two results.
 //
 // Recovery: Open() replays the file and stops at the first record that is
-// short, too long or fails its CRC. Everything before it is kept; the file is
+// short, too long, fails its CRC, or has a good CRC but a type or size that
+// means nothing (always corruption). Everything before it is kept; the file is
 // cut back there so later appends are clean. A bad record at the very end (a
 // crash mid-write, or a zero-filled tail after power loss) is a WARNING.
 // Anything else is mid-file corruption: an ERROR, and the damaged file is

@@ -20,6 +20,7 @@
 #include "absl/time/time.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "server/core/outbox_record.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/temp_dir.h"
 
@@ -245,6 +246,36 @@ TEST(OutboxTest, ChecksumMismatchStopsReplayAndKeepsACopy) {
   }
   EXPECT_THAT(copies, ElementsAre(damaged_size));
   ASSERT_THAT(outbox->AppendResult(MakeResult(4)), IsOk());
+}
+
+// A record whose CRC is good but whose type means nothing is corruption:
+// it is cut off (with a copy kept), or every later append would sit behind
+// it and be lost at the next start. Found by tests/fuzz/outbox_fuzzer.
+TEST(OutboxTest, MeaninglessRecordIsCutSoLaterAppendsSurvive) {
+  TempDir tmp;
+  std::string path;
+  int64_t good_size = 0;
+  {
+    auto outbox = OpenOrDie(tmp.path());
+    path = outbox->file_path();
+    ASSERT_THAT(outbox->AppendResult(MakeResult(1)), IsOk());
+    good_size = outbox->file_bytes();
+  }
+  // Type 0, empty payload: well framed, good CRC, no meaning.
+  AppendBytes(path, outbox_internal::EncodeRecord(
+                        static_cast<outbox_internal::RecordType>(0), ""));
+  {
+    auto outbox = OpenOrDie(tmp.path());
+    EXPECT_EQ(outbox->recovery().records, 1);
+    EXPECT_EQ(outbox->recovery().discarded_bytes, 9);
+    EXPECT_TRUE(outbox->recovery().corrupt);
+    EXPECT_EQ(FileSize(path), good_size);
+    ASSERT_THAT(outbox->AppendResult(MakeResult(2)), IsOk());
+  }
+  auto outbox = OpenOrDie(tmp.path());
+  EXPECT_EQ(outbox->recovery().discarded_bytes, 0);
+  EXPECT_THAT(AllPending(*outbox), ElementsAre(SameResult(MakeResult(1)),
+                                               SameResult(MakeResult(2))));
 }
 
 TEST(OutboxTest, CompactionKeepsExactlyTheLiveRecords) {
