@@ -310,6 +310,12 @@ absl::StatusOr<uint64_t> Outbox::AppendResult(const RunResult& result) {
 
 absl::StatusOr<uint64_t> Outbox::AppendResultLocked(const RunResult& result) {
   accepted_.erase(result.log_id);
+  if (last_id_ >= outbox_internal::kMaxResultId) {
+    // Only a journal forged with a huge id gets here. Wrapping to 0 would
+    // make an id that replay and ReadPending skip: the result would be lost.
+    return absl::ResourceExhaustedError(
+        absl::StrCat("outbox ", path_, ": result ids exhausted"));
+  }
   const uint64_t id = last_id_ + 1;
   const std::string record = EncodeResult(id, result);
   absl::StatusOr<int64_t> offset = AppendRecordLocked(record);

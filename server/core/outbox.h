@@ -135,7 +135,9 @@ class Outbox {
                               int64_t log_date_time);
   // Journals a finished run and returns its id. Settles the run's ACCEPTED
   // record, even if the append fails (the run did finish). Errors: the OS
-  // error; the result is then not journaled and the caller must keep it.
+  // error, or RESOURCE_EXHAUSTED once ids run out (2^63 - 1 of them; only a
+  // forged journal gets there); the result is then not journaled and the
+  // caller must keep it.
   absl::StatusOr<uint64_t> AppendResult(const RunResult& result);
   // Journals that results `ids` were delivered and forgets them; unknown
   // ids are ignored. They are forgotten in memory even if the write fails

@@ -94,7 +94,7 @@ bool DecodeResult(absl::string_view p, PendingResult* out) {
   out->result.log_date_time = static_cast<int64_t>(GetU64(p.data() + 24));
   out->result.handle_code = static_cast<int32_t>(GetU32(p.data() + 32));
   out->result.handle_msg = std::string(p.substr(kResultFixedBytes));
-  return out->id > 0;
+  return out->id > 0 && out->id <= kMaxResultId;
 }
 
 // Checks a whole record read back from the file; on success points `type`

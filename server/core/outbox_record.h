@@ -29,6 +29,9 @@ constexpr uint32_t kMaxPayloadBytes = 4 * 1024 * 1024;
 constexpr size_t kReadChunkBytes = 1024 * 1024;
 constexpr size_t kAcceptedBytes = 24;
 constexpr size_t kResultFixedBytes = 36;
+// Result ids count from 1 and never get near this; a larger one is
+// corruption, and the outbox stops issuing ids here rather than wrap to 0.
+constexpr uint64_t kMaxResultId = (uint64_t{1} << 63) - 1;
 
 enum RecordType : uint8_t { kAccepted = 1, kResult = 2, kDelivered = 3 };
 
@@ -52,7 +55,7 @@ std::string EncodeAccepted(int64_t job_id, int64_t log_id,
 std::string EncodeResult(uint64_t id, const RunResult& r);
 
 // Decodes a RESULT payload into `out`; false if it is too short or its id
-// is 0 (`out` may then be partly written).
+// is 0 or above kMaxResultId (`out` may then be partly written).
 bool DecodeResult(absl::string_view p, PendingResult* out);
 
 // Checks a whole record read back from the file; on success points `type`

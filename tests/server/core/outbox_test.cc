@@ -278,6 +278,41 @@ TEST(OutboxTest, MeaninglessRecordIsCutSoLaterAppendsSurvive) {
                                                SameResult(MakeResult(2))));
 }
 
+// Result ids never wrap to 0, an id replay and ReadPending skip: a journal
+// holding an impossible id is corrupt there, and one at the last id stops
+// issuing ids instead. Found by tests/fuzz/outbox_fuzzer.
+TEST(OutboxTest, ResultIdsNeverWrap) {
+  for (const uint64_t id : {outbox_internal::kMaxResultId + 1, ~uint64_t{0}}) {
+    TempDir tmp;
+    std::string path;
+    {
+      auto outbox = OpenOrDie(tmp.path());
+      path = outbox->file_path();
+      ASSERT_THAT(outbox->AppendResult(MakeResult(1)), IsOk());
+    }
+    AppendBytes(path, outbox_internal::EncodeResult(id, MakeResult(2)));
+    auto outbox = OpenOrDie(tmp.path());
+    EXPECT_TRUE(outbox->recovery().corrupt) << id;
+    EXPECT_THAT(AllPending(*outbox), ElementsAre(SameResult(MakeResult(1))));
+    absl::StatusOr<uint64_t> next = outbox->AppendResult(MakeResult(3));
+    ASSERT_THAT(next, IsOk());
+    EXPECT_EQ(*next, 2u);
+  }
+  TempDir tmp;
+  {
+    auto outbox = OpenOrDie(tmp.path());
+    AppendBytes(outbox->file_path(),
+                outbox_internal::EncodeResult(outbox_internal::kMaxResultId,
+                                              MakeResult(1)));
+  }
+  auto outbox = OpenOrDie(tmp.path());
+  EXPECT_FALSE(outbox->recovery().corrupt);
+  EXPECT_THAT(outbox->AppendResult(MakeResult(2)),
+              StatusIs(absl::StatusCode::kResourceExhausted,
+                       HasSubstr("ids exhausted")));
+  EXPECT_THAT(AllPending(*outbox), ElementsAre(SameResult(MakeResult(1))));
+}
+
 TEST(OutboxTest, CompactionKeepsExactlyTheLiveRecords) {
   TempDir tmp;
   OutboxOptions options;
