@@ -19,7 +19,8 @@
 // short, too long, fails its CRC, or has a good CRC but a type or size that
 // means nothing (always corruption). Everything before it is kept; the file is
 // cut back there so later appends are clean. A bad record at the very end (a
-// crash mid-write, or a zero-filled tail after power loss) is a WARNING.
+// crash mid-write, or a zero-filled tail after power loss, which may follow a
+// partly written record) is a WARNING.
 // Anything else is mid-file corruption: an ERROR, and the damaged file is
 // first preserved as outbox.log.corrupt-<unix seconds> for inspection. We
 // stop rather than resynchronise because a scan for "the next valid-looking

@@ -93,8 +93,10 @@ class OutboxReplayer {
 
   int64_t pos() const { return pos_; }
 
-  // True if every byte from pos() to the end is zero: a tail the file
-  // system extended but never wrote (power loss), not corruption.
+  // After kBad: true if every byte after the bad record is zero (after the
+  // whole of it when it is complete but fails its CRC, else from pos()): a
+  // tail the file system extended but never wrote (power loss), possibly
+  // behind a record that was only partly written, not corruption.
   absl::StatusOr<bool> RestIsZero();
 
  private:
@@ -107,6 +109,8 @@ class OutboxReplayer {
   const std::string path_;
   const int64_t size_;
   int64_t pos_;
+  // Where the last bad record ends (see RestIsZero).
+  int64_t bad_end_ = 0;
   std::string buf_;
   int64_t buf_start_ = 0;
 };

@@ -211,6 +211,32 @@ INSTANTIATE_TEST_SUITE_P(
                                std::string("\1\2\3\4\x40\0\0\0\2abc", 12)}),
     [](const auto& info) { return std::string(info.param.name); });
 
+// Power loss after appends that were never synced: the file system kept the
+// new size, but only the start of the first unsynced record; zeros follow.
+// That is a torn tail, not corruption. Found by tests/fuzz/outbox_fuzzer.
+TEST(OutboxTest, PartlyWrittenRecordThenZerosIsATornTail) {
+  TempDir tmp;
+  std::string path;
+  {
+    auto outbox = OpenOrDie(tmp.path());
+    path = outbox->file_path();
+    ASSERT_THAT(outbox->AppendResult(MakeResult(1)), IsOk());
+  }
+  const std::string tail =
+      outbox_internal::EncodeResult(2, MakeResult(2)).substr(0, 20) +
+      std::string(4096, '\0');
+  AppendBytes(path, tail);
+  auto outbox = OpenOrDie(tmp.path());
+  EXPECT_FALSE(outbox->recovery().corrupt);
+  EXPECT_EQ(outbox->recovery().discarded_bytes,
+            static_cast<int64_t>(tail.size()));
+  EXPECT_THAT(AllPending(*outbox), ElementsAre(SameResult(MakeResult(1))));
+  for (const auto& e : std::filesystem::directory_iterator(tmp.path())) {
+    EXPECT_EQ(e.path().filename().string().find("outbox.log.corrupt-"),
+              std::string::npos);
+  }
+}
+
 TEST(OutboxTest, ChecksumMismatchStopsReplayAndKeepsACopy) {
   TempDir tmp;
   std::string path;
