@@ -7,10 +7,12 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 BUILD_DIR=${BUILD_DIR:-build}
+# libclang-rt-14-dev: clang's sanitizer runtimes and libFuzzer (sanitize,
+# .ci/fuzz); clang only recommends it, and deps installs no recommends.
 PACKAGES=(build-essential cmake ninja-build pkg-config clang clang-format
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libgoogle-glog-dev libgflags-dev libabsl-dev libgtest-dev libgmock-dev
-  python3 openssl)
+  python3 openssl libclang-rt-14-dev)
 
 deps() {
   local missing=()

@@ -46,14 +46,18 @@ ssize_t PreadRetry(int fd, char* buf, size_t len, uint64_t offset) {
   return n;
 }
 
-// Same rule as the writer's: cut at most 3 bytes early to keep a UTF-8
-// sequence whole (the page goes out in a proto3 string).
+// Like the writer's rule, cut at most 3 bytes early to keep a UTF-8
+// sequence whole (the page goes out in a proto3 string); unlike the writer,
+// the cut may be empty (a page of a lone cut line moves on regardless).
+// `text` must hold the byte after the cut, when there is one, to see
+// whether the cut splits a sequence.
 size_t Utf8CutPoint(absl::string_view text, size_t max_bytes) {
   if (text.size() <= max_bytes) return text.size();
-  for (size_t cut = max_bytes; cut + 3 >= max_bytes && cut > 0; --cut) {
+  for (size_t cut = max_bytes; cut + 3 >= max_bytes; --cut) {
     if ((static_cast<unsigned char>(text[cut]) & 0xC0) != 0x80) return cut;
+    if (cut == 0) break;
   }
-  return max_bytes;
+  return max_bytes;  // Not UTF-8 there: nothing to keep whole.
 }
 
 uint64_t DecodeIndexEntry(const char* in) {
@@ -254,7 +258,9 @@ absl::StatusOr<LogPage> ReadLogPage(absl::string_view log_path,
     const size_t before = content.size();
     const size_t room = max_bytes - before;
     if (room == 0) break;  // Full; the next line is for the next page.
-    absl::StatusOr<LineReader::Line> line = reader.ReadLine(room, &content);
+    // One byte past the room, so that a cut can see whether it splits a
+    // UTF-8 sequence.
+    absl::StatusOr<LineReader::Line> line = reader.ReadLine(room + 1, &content);
     if (!line.ok()) return line.status();
     if (!line->terminated && !run_finished) {
       // Still being written: not a line yet, and not the end either.

@@ -167,6 +167,9 @@ absl::Status Outbox::ReplayLocked() {
   OutboxReplayer replayer(fd_, path_, size, kMagic.size());
   absl::string_view rec;
   bool torn = false;
+  // Where a record with a good CRC but no meaning starts; -1 if none. The
+  // replayer has moved past it, but it is where the good records end.
+  int64_t meaningless_at = -1;
   while (true) {
     absl::StatusOr<OutboxReplayer::Next> next = replayer.Read(&rec, &torn);
     if (!next.ok()) return next.status();
@@ -187,17 +190,20 @@ absl::Status Outbox::ReplayLocked() {
       for (size_t i = 0; i < p.size(); i += 8)
         pending_.erase(GetU64(p.data() + i));
     } else {
-      // A record we can't interpret despite a good CRC (a newer format?).
+      // A record we can't interpret despite a good CRC (a newer format?):
+      // corruption, not a torn write. It is cut off with what follows, or
+      // every later append would sit behind it, never to be replayed.
+      meaningless_at = offset;
       torn = false;
       break;
     }
     ++records_;
   }
-  end_ = replayer.pos();
+  end_ = meaningless_at >= 0 ? meaningless_at : replayer.pos();
   recovery_.records = records_;
   recovery_.discarded_bytes = size - end_;
   if (end_ == size) return absl::OkStatus();
-  if (!torn) {
+  if (!torn && meaningless_at < 0) {
     absl::StatusOr<bool> zero = replayer.RestIsZero();
     if (!zero.ok()) return zero.status();
     torn = *zero;
@@ -304,6 +310,12 @@ absl::StatusOr<uint64_t> Outbox::AppendResult(const RunResult& result) {
 
 absl::StatusOr<uint64_t> Outbox::AppendResultLocked(const RunResult& result) {
   accepted_.erase(result.log_id);
+  if (last_id_ >= outbox_internal::kMaxResultId) {
+    // Only a journal forged with a huge id gets here. Wrapping to 0 would
+    // make an id that replay and ReadPending skip: the result would be lost.
+    return absl::ResourceExhaustedError(
+        absl::StrCat("outbox ", path_, ": result ids exhausted"));
+  }
   const uint64_t id = last_id_ + 1;
   const std::string record = EncodeResult(id, result);
   absl::StatusOr<int64_t> offset = AppendRecordLocked(record);

@@ -16,9 +16,11 @@
 // (unusually) reported twice is still tracked as two results.
 //
 // Recovery: Open() replays the file and stops at the first record that is
-// short, too long or fails its CRC. Everything before it is kept; the file is
+// short, too long, fails its CRC, or has a good CRC but a type or size that
+// means nothing (always corruption). Everything before it is kept; the file is
 // cut back there so later appends are clean. A bad record at the very end (a
-// crash mid-write, or a zero-filled tail after power loss) is a WARNING.
+// crash mid-write, or a zero-filled tail after power loss, which may follow a
+// partly written record) is a WARNING.
 // Anything else is mid-file corruption: an ERROR, and the damaged file is
 // first preserved as outbox.log.corrupt-<unix seconds> for inspection. We
 // stop rather than resynchronise because a scan for "the next valid-looking
@@ -134,7 +136,9 @@ class Outbox {
                               int64_t log_date_time);
   // Journals a finished run and returns its id. Settles the run's ACCEPTED
   // record, even if the append fails (the run did finish). Errors: the OS
-  // error; the result is then not journaled and the caller must keep it.
+  // error, or RESOURCE_EXHAUSTED once ids run out (2^63 - 1 of them; only a
+  // forged journal gets there); the result is then not journaled and the
+  // caller must keep it.
   absl::StatusOr<uint64_t> AppendResult(const RunResult& result);
   // Journals that results `ids` were delivered and forgets them; unknown
   // ids are ignored. They are forgotten in memory even if the write fails

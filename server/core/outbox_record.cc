@@ -94,7 +94,7 @@ bool DecodeResult(absl::string_view p, PendingResult* out) {
   out->result.log_date_time = static_cast<int64_t>(GetU64(p.data() + 24));
   out->result.handle_code = static_cast<int32_t>(GetU32(p.data() + 32));
   out->result.handle_msg = std::string(p.substr(kResultFixedBytes));
-  return out->id > 0;
+  return out->id > 0 && out->id <= kMaxResultId;
 }
 
 // Checks a whole record read back from the file; on success points `type`
@@ -146,6 +146,7 @@ absl::StatusOr<OutboxReplayer::Next> OutboxReplayer::Read(
     absl::string_view* record, bool* torn) {
   const int64_t remaining = size_ - pos_;
   if (remaining == 0) return Next::kEnd;
+  bad_end_ = pos_;
   *torn = true;
   if (remaining < static_cast<int64_t>(kHeaderBytes)) return Next::kBad;
   absl::Status s = Fill(kHeaderBytes);
@@ -164,7 +165,8 @@ absl::StatusOr<OutboxReplayer::Next> OutboxReplayer::Read(
   if (!ParseRecord(*record, &type, &payload)) {
     // A complete record with a bad CRC at the very end can be pages that
     // never reached the disk before power loss.
-    *torn = static_cast<int64_t>(total) == remaining;
+    bad_end_ = pos_ + static_cast<int64_t>(total);
+    *torn = bad_end_ == size_;
     return Next::kBad;
   }
   pos_ += total;
@@ -173,7 +175,7 @@ absl::StatusOr<OutboxReplayer::Next> OutboxReplayer::Read(
 
 absl::StatusOr<bool> OutboxReplayer::RestIsZero() {
   std::string buf(kReadChunkBytes, '\0');
-  for (int64_t off = pos_; off < size_;) {
+  for (int64_t off = bad_end_; off < size_;) {
     const size_t n = std::min<int64_t>(buf.size(), size_ - off);
     absl::Status s = ReadAll(fd_, buf.data(), n, off, path_);
     if (!s.ok()) return s;

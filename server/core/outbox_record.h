@@ -29,6 +29,9 @@ constexpr uint32_t kMaxPayloadBytes = 4 * 1024 * 1024;
 constexpr size_t kReadChunkBytes = 1024 * 1024;
 constexpr size_t kAcceptedBytes = 24;
 constexpr size_t kResultFixedBytes = 36;
+// Result ids count from 1 and never get near this; a larger one is
+// corruption, and the outbox stops issuing ids here rather than wrap to 0.
+constexpr uint64_t kMaxResultId = (uint64_t{1} << 63) - 1;
 
 enum RecordType : uint8_t { kAccepted = 1, kResult = 2, kDelivered = 3 };
 
@@ -52,7 +55,7 @@ std::string EncodeAccepted(int64_t job_id, int64_t log_id,
 std::string EncodeResult(uint64_t id, const RunResult& r);
 
 // Decodes a RESULT payload into `out`; false if it is too short or its id
-// is 0 (`out` may then be partly written).
+// is 0 or above kMaxResultId (`out` may then be partly written).
 bool DecodeResult(absl::string_view p, PendingResult* out);
 
 // Checks a whole record read back from the file; on success points `type`
@@ -90,8 +93,10 @@ class OutboxReplayer {
 
   int64_t pos() const { return pos_; }
 
-  // True if every byte from pos() to the end is zero: a tail the file
-  // system extended but never wrote (power loss), not corruption.
+  // After kBad: true if every byte after the bad record is zero (after the
+  // whole of it when it is complete but fails its CRC, else from pos()): a
+  // tail the file system extended but never wrote (power loss), possibly
+  // behind a record that was only partly written, not corruption.
   absl::StatusOr<bool> RestIsZero();
 
  private:
@@ -104,6 +109,8 @@ class OutboxReplayer {
   const std::string path_;
   const int64_t size_;
   int64_t pos_;
+  // Where the last bad record ends (see RestIsZero).
+  int64_t bad_end_ = 0;
   std::string buf_;
   int64_t buf_start_ = 0;
 };

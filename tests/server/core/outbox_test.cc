@@ -20,6 +20,7 @@
 #include "absl/time/time.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "server/core/outbox_record.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/temp_dir.h"
 
@@ -210,6 +211,32 @@ INSTANTIATE_TEST_SUITE_P(
                                std::string("\1\2\3\4\x40\0\0\0\2abc", 12)}),
     [](const auto& info) { return std::string(info.param.name); });
 
+// Power loss after appends that were never synced: the file system kept the
+// new size, but only the start of the first unsynced record; zeros follow.
+// That is a torn tail, not corruption. Found by tests/fuzz/outbox_fuzzer.
+TEST(OutboxTest, PartlyWrittenRecordThenZerosIsATornTail) {
+  TempDir tmp;
+  std::string path;
+  {
+    auto outbox = OpenOrDie(tmp.path());
+    path = outbox->file_path();
+    ASSERT_THAT(outbox->AppendResult(MakeResult(1)), IsOk());
+  }
+  const std::string tail =
+      outbox_internal::EncodeResult(2, MakeResult(2)).substr(0, 20) +
+      std::string(4096, '\0');
+  AppendBytes(path, tail);
+  auto outbox = OpenOrDie(tmp.path());
+  EXPECT_FALSE(outbox->recovery().corrupt);
+  EXPECT_EQ(outbox->recovery().discarded_bytes,
+            static_cast<int64_t>(tail.size()));
+  EXPECT_THAT(AllPending(*outbox), ElementsAre(SameResult(MakeResult(1))));
+  for (const auto& e : std::filesystem::directory_iterator(tmp.path())) {
+    EXPECT_EQ(e.path().filename().string().find("outbox.log.corrupt-"),
+              std::string::npos);
+  }
+}
+
 TEST(OutboxTest, ChecksumMismatchStopsReplayAndKeepsACopy) {
   TempDir tmp;
   std::string path;
@@ -245,6 +272,71 @@ TEST(OutboxTest, ChecksumMismatchStopsReplayAndKeepsACopy) {
   }
   EXPECT_THAT(copies, ElementsAre(damaged_size));
   ASSERT_THAT(outbox->AppendResult(MakeResult(4)), IsOk());
+}
+
+// A record whose CRC is good but whose type means nothing is corruption:
+// it is cut off (with a copy kept), or every later append would sit behind
+// it and be lost at the next start. Found by tests/fuzz/outbox_fuzzer.
+TEST(OutboxTest, MeaninglessRecordIsCutSoLaterAppendsSurvive) {
+  TempDir tmp;
+  std::string path;
+  int64_t good_size = 0;
+  {
+    auto outbox = OpenOrDie(tmp.path());
+    path = outbox->file_path();
+    ASSERT_THAT(outbox->AppendResult(MakeResult(1)), IsOk());
+    good_size = outbox->file_bytes();
+  }
+  // Type 0, empty payload: well framed, good CRC, no meaning.
+  AppendBytes(path, outbox_internal::EncodeRecord(
+                        static_cast<outbox_internal::RecordType>(0), ""));
+  {
+    auto outbox = OpenOrDie(tmp.path());
+    EXPECT_EQ(outbox->recovery().records, 1);
+    EXPECT_EQ(outbox->recovery().discarded_bytes, 9);
+    EXPECT_TRUE(outbox->recovery().corrupt);
+    EXPECT_EQ(FileSize(path), good_size);
+    ASSERT_THAT(outbox->AppendResult(MakeResult(2)), IsOk());
+  }
+  auto outbox = OpenOrDie(tmp.path());
+  EXPECT_EQ(outbox->recovery().discarded_bytes, 0);
+  EXPECT_THAT(AllPending(*outbox), ElementsAre(SameResult(MakeResult(1)),
+                                               SameResult(MakeResult(2))));
+}
+
+// Result ids never wrap to 0, an id replay and ReadPending skip: a journal
+// holding an impossible id is corrupt there, and one at the last id stops
+// issuing ids instead. Found by tests/fuzz/outbox_fuzzer.
+TEST(OutboxTest, ResultIdsNeverWrap) {
+  for (const uint64_t id : {outbox_internal::kMaxResultId + 1, ~uint64_t{0}}) {
+    TempDir tmp;
+    std::string path;
+    {
+      auto outbox = OpenOrDie(tmp.path());
+      path = outbox->file_path();
+      ASSERT_THAT(outbox->AppendResult(MakeResult(1)), IsOk());
+    }
+    AppendBytes(path, outbox_internal::EncodeResult(id, MakeResult(2)));
+    auto outbox = OpenOrDie(tmp.path());
+    EXPECT_TRUE(outbox->recovery().corrupt) << id;
+    EXPECT_THAT(AllPending(*outbox), ElementsAre(SameResult(MakeResult(1))));
+    absl::StatusOr<uint64_t> next = outbox->AppendResult(MakeResult(3));
+    ASSERT_THAT(next, IsOk());
+    EXPECT_EQ(*next, 2u);
+  }
+  TempDir tmp;
+  {
+    auto outbox = OpenOrDie(tmp.path());
+    AppendBytes(outbox->file_path(),
+                outbox_internal::EncodeResult(outbox_internal::kMaxResultId,
+                                              MakeResult(1)));
+  }
+  auto outbox = OpenOrDie(tmp.path());
+  EXPECT_FALSE(outbox->recovery().corrupt);
+  EXPECT_THAT(outbox->AppendResult(MakeResult(2)),
+              StatusIs(absl::StatusCode::kResourceExhausted,
+                       HasSubstr("ids exhausted")));
+  EXPECT_THAT(AllPending(*outbox), ElementsAre(SameResult(MakeResult(1))));
 }
 
 TEST(OutboxTest, CompactionKeepsExactlyTheLiveRecords) {

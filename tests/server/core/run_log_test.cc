@@ -612,6 +612,31 @@ TEST(RunLogTest, OversizeLineIsCutAndSkippedPast) {
   EXPECT_TRUE(page->at_end_of_file);
 }
 
+// Found by tests/fuzz/log_pager_fuzzer: a cut must not split a character
+// when the line has no '\n' (the last line of a finished run) nor when the
+// page cap is smaller than the character.
+TEST(RunLogTest, CutNeverSplitsACharacter) {
+  testing::TempDir tmp;
+  std::string euros;
+  for (int i = 0; i < 300; ++i) euros += "\xE2\x82\xAC";  // €, 3 bytes
+  std::filesystem::create_directories(
+      std::filesystem::path(LogFile(tmp.path(), 1)).parent_path());
+  WriteFile(LogFile(tmp.path(), 1), euros);  // No newline: a partial line.
+  absl::StatusOr<LogPage> page = Read(tmp.path(), 1, 1, true, {100, 100});
+  ASSERT_TRUE(page.ok()) << page.status();
+  EXPECT_EQ(page->content, euros.substr(0, 99));
+  EXPECT_EQ(page->to_line_num, 1);
+  EXPECT_TRUE(page->at_end_of_file);
+
+  WriteFile(LogFile(tmp.path(), 2), "\xE2\x82\xAC\nnext\n");
+  for (size_t cap : {1, 2, 3}) {
+    page = Read(tmp.path(), 2, 1, true, {100, cap});
+    ASSERT_TRUE(page.ok()) << page.status();
+    EXPECT_EQ(page->content, "\n") << "cap " << cap;
+    EXPECT_EQ(page->to_line_num, 1) << "cap " << cap;
+  }
+}
+
 TEST(RunLogTest, MissingLogIsNotFoundAndReadCreatesNothing) {
   testing::TempDir tmp;
   const std::string base = tmp.path() + "/absent";
