@@ -11,8 +11,9 @@
 // after they were accepted. Every --admin_period the in-process admin goes
 // down for --admin_downtime (results wait in the executor's outbox). At the
 // end the admin stays up until every result has arrived (or --drain_timeout
-// passes), then the executor gets SIGTERM. Exit code 0 when every accepted
-// trigger's result was delivered and no result arrived for an unknown run.
+// passes), the executor idles for --settle (a last sample shows what it
+// gives back), then gets SIGTERM. Exit code 0 when every accepted trigger's
+// result was delivered and no result arrived for an unknown run.
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
@@ -61,6 +62,10 @@ ABSL_FLAG(absl::Duration, admin_downtime, absl::Seconds(30),
           "...for this long.");
 ABSL_FLAG(absl::Duration, drain_timeout, absl::Minutes(5),
           "After the load, how long results may take to arrive.");
+ABSL_FLAG(absl::Duration, settle, absl::Seconds(100),
+          "After the drain, how long the executor idles before the last "
+          "sample (idle workers retire after 60 s, idle job threads after "
+          "90 s).");
 ABSL_FLAG(std::string, data_dir, "",
           "The executor's data directory (default: a new one under /tmp, "
           "removed at the end when the soak passed).");
@@ -438,6 +443,8 @@ int Soak() {
             << ", delivered " << admin.Delivered() << " of "
             << load.accepted_count() << ")\n";
   take_sample();
+  absl::SleepFor(absl::GetFlag(FLAGS_settle));
+  take_sample();
 
   const std::vector<int64_t> accepted = load.Accepted();
   const absl::flat_hash_map<int64_t, int> counts = admin.Counts();
@@ -484,7 +491,7 @@ int Soak() {
   const bool passed = missing == 0 && unknown == 0 && WIFEXITED(wstatus) &&
                       WEXITSTATUS(wstatus) == 0;
   std::cout << (passed ? "PASS" : "FAIL")
-            << ": every accepted trigger's result delivered\n";
+            << ": every accepted trigger's result delivered" << std::endl;
   if (passed && absl::GetFlag(FLAGS_data_dir).empty()) {
     std::error_code ec;
     std::filesystem::remove_all(dir, ec);
