@@ -92,6 +92,7 @@ case "${1:-}" in
       export TSAN_OPTIONS="suppressions=$PWD/tests/tsan.supp second_deadlock_stack=1 ignore_noninstrumented_modules=1 ${TSAN_OPTIONS:-}"
     else
       build "$dir" -DXXL_SANITIZE="$kind" -DCMAKE_CXX_COMPILER=clang++
+      export LSAN_OPTIONS="suppressions=$PWD/tests/lsan.supp ${LSAN_OPTIONS:-}"
     fi
     ctest --test-dir "$dir" --output-on-failure -j "$(nproc)" ;;
   format) sources | xargs clang-format -i ;;
