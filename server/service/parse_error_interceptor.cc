@@ -1,8 +1,5 @@
 #include "server/service/parse_error_interceptor.h"
 
-#include <string>
-#include <utility>
-
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "absl/strings/strip.h"
@@ -15,8 +12,9 @@ constexpr absl::string_view kExecutorPrefix = "/xxljob.v1.Executor/";
 
 class ParseErrorInterceptor final : public grpc::experimental::Interceptor {
  public:
-  explicit ParseErrorInterceptor(std::string method)
-      : method_(std::move(method)) {}
+  // `request` names a static string: nothing is copied per call.
+  explicit ParseErrorInterceptor(absl::string_view request)
+      : request_(request) {}
 
   void Intercept(
       grpc::experimental::InterceptorBatchMethods* methods) override {
@@ -27,7 +25,7 @@ class ParseErrorInterceptor final : public grpc::experimental::Interceptor {
           status.error_message().empty()) {
         methods->ModifySendStatus(grpc::Status(
             grpc::StatusCode::INVALID_ARGUMENT,
-            absl::StrCat("request is not a valid ", method_,
+            absl::StrCat("request is not a valid xxljob.v1.", request_,
                          " message (malformed protobuf, or a string field "
                          "that is not valid UTF-8)")));
       }
@@ -36,7 +34,7 @@ class ParseErrorInterceptor final : public grpc::experimental::Interceptor {
   }
 
  private:
-  const std::string method_;
+  const absl::string_view request_;
 };
 
 }  // namespace
@@ -56,7 +54,7 @@ ParseErrorInterceptorFactory::CreateServerInterceptor(
         {"Log", "LogRequest"},
         {"TailLog", "LogRequest"}}) {
     if (method == name) {
-      return new ParseErrorInterceptor(absl::StrCat("xxljob.v1.", request));
+      return new ParseErrorInterceptor(request);
     }
   }
   return nullptr;
