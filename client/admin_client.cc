@@ -2,23 +2,22 @@
 
 #include <utility>
 
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/string_view.h"
+#include "common/access_token.h"
+#include "common/host_port.h"
+#include "common/response_code.h"
+#include "common/text.h"
+#include "common/utf8.h"
 #include "glog/logging.h"
 #include "grpcpp/client_context.h"
 #include "grpcpp/create_channel.h"
 #include "grpcpp/support/channel_arguments.h"
-#include "server/core/utf8.h"
-#include "server/service/grpc_status.h"
+#include "rpc/grpc_status.h"
 
 namespace xxljob {
 namespace {
-
-// Same key the server checks (server/service/auth.h); repeated here so the
-// client library does not depend on the service library.
-constexpr char kAccessTokenMetadataKey[] = "xxl-job-access-token";
 
 // gRPC's default reconnect backoff grows to 120 s: an admin that comes back
 // after an outage would keep failing our calls fast (the channel stays in
@@ -34,34 +33,20 @@ absl::Status ValidateAddress(absl::string_view address) {
     return absl::InvalidArgumentError(
         absl::StrCat("admin address \"", address, "\": ", why));
   };
-  const size_t colon = address.rfind(':');
-  if (colon == absl::string_view::npos) return bad("must be host:port");
-  absl::string_view host = address.substr(0, colon);
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
-    host = host.substr(1, host.size() - 2);
-  } else if (host.find(':') != absl::string_view::npos) {
-    return bad("an IPv6 host needs brackets, as in [::1]:8080");
+  absl::StatusOr<HostPort> parsed = ParseHostPort(address, "admin address");
+  if (!parsed.ok()) {
+    return bad(
+        "must be host:port (an IPv6 host in brackets, as in [::1]:8080)");
   }
-  if (host.empty()) return bad("host is empty");
-  for (char c : host) {
+  if (parsed->host.empty()) return bad("host is empty");
+  for (char c : parsed->host) {
     // Also keeps URLs ("http://...") and paths out: gRPC wants a bare host.
     if (c == '/' || c == ' ' || c < 0x21 || c > 0x7e) {
       return bad("host must be a bare host name or IP address");
     }
   }
-  int port = 0;
-  if (!absl::SimpleAtoi(address.substr(colon + 1), &port) || port < 1 ||
-      port > 65535) {
-    return bad("port must be a number in 1..65535");
-  }
+  if (parsed->port < 1) return bad("port must be a number in 1..65535");
   return absl::OkStatus();
-}
-
-bool IsPrintableAscii(absl::string_view s) {
-  for (char c : s) {
-    if (c < 0x20 || c > 0x7e) return false;
-  }
-  return true;
 }
 
 absl::Status ValidateOptions(const AdminClientOptions& options) {
@@ -142,7 +127,7 @@ absl::Status AdminClient::CallEach(
     grpc::ClientContext context;
     context.set_deadline(absl::ToChronoTime(absl::Now() + timeout_));
     if (!access_token_.empty()) {
-      context.AddMetadata(kAccessTokenMetadataKey, access_token_);
+      context.AddMetadata(kAccessTokenKey, access_token_);
     }
     Response response;
     const grpc::Status status =

@@ -1,6 +1,7 @@
 // The executor's gRPC client of the admin (scheduling centre): AdminApi over
 // the xxljob.v1.Admin service, with fail-over across the configured admins.
-// The core talks to it only through server/core/admin_api.h.
+// Result delivery and registration talk to it only through
+// server/delivery/admin_api.h.
 #ifndef XXLJOB_CLIENT_ADMIN_CLIENT_H_
 #define XXLJOB_CLIENT_ADMIN_CLIENT_H_
 
@@ -12,8 +13,8 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "security/tls_credentials.h"
-#include "server/core/admin_api.h"
 #include "server/core/trigger.h"
+#include "server/delivery/admin_api.h"
 #include "xxljob/v1/admin.grpc.pb.h"
 
 namespace xxljob {

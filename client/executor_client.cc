@@ -2,14 +2,13 @@
 
 #include <utility>
 
+#include "common/access_token.h"
+#include "common/response_code.h"
 #include "grpcpp/client_context.h"
 #include "grpcpp/create_channel.h"
 #include "grpcpp/security/credentials.h"
 #include "grpcpp/support/sync_stream.h"
-// Only header-inline parts of these (the metadata key, FromGrpcStatus) are
-// used, so the client does not link the service library.
-#include "server/service/auth.h"
-#include "server/service/grpc_status.h"
+#include "rpc/grpc_status.h"
 
 namespace xxljob {
 namespace {
@@ -42,7 +41,7 @@ void ExecutorClient::Prepare(const CallOptions& options,
                              grpc::ClientContext* context) const {
   context->set_deadline(absl::ToChronoTime(absl::Now() + options.timeout));
   if (!access_token_.empty()) {
-    context->AddMetadata(kAccessTokenMetadataKey, access_token_);
+    context->AddMetadata(kAccessTokenKey, access_token_);
   }
 }
 

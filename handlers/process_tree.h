@@ -21,6 +21,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/synchronization/mutex.h"
+#include "common/unique_fd.h"
 
 namespace xxljob {
 namespace process_internal {
@@ -30,24 +31,7 @@ namespace process_internal {
 int PidfdOpen(pid_t pid);
 int PidfdSendSignal(int pidfd, int sig);
 
-// Owns a file descriptor (-1: none). Not thread-safe.
-class Fd {
- public:
-  Fd() = default;
-  explicit Fd(int fd) : fd_(fd) {}
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  ~Fd() { Reset(); }
-  // Closes the current descriptor, if any, and takes `fd`.
-  void Reset(int fd = -1) {
-    if (fd_ >= 0) close(fd_);
-    fd_ = fd;
-  }
-  int get() const { return fd_; }
-
- private:
-  int fd_ = -1;
-};
+using Fd = UniqueFd;
 
 // What /proc/<pid>/stat says about a process.
 struct ProcStat {

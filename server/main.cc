@@ -2,7 +2,6 @@
 // AppOptions, starts the ExecutorApp, and shuts it down gracefully on SIGTERM
 // or SIGINT. Exit codes: 0 after a graceful shutdown, 2 for bad flags or a
 // failed start (port in use, unusable data directory).
-#include <arpa/inet.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -29,25 +28,23 @@
 #include "absl/strings/strip.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "common/cli.h"
+#include "common/host_port.h"
 #include "glog/logging.h"
 #include "handlers/builtin_handlers.h"
 #include "handlers/handler_registry.h"
 #include "security/tls_credentials.h"
-#include "server/core/executor_options.h"
-#include "server/core/outbox.h"
-#include "server/service/cli.h"
-#include "server/service/executor_app.h"
-#include "server/service/executor_service.h"
-#include "server/service/validation.h"
+#include "server/api/api_handler.h"
+#include "server/app/executor_app.h"
 
 // Flag names must not collide with glog's gflags (v, logtostderr, log_dir,
 // ...); glog is configured through GLOG_* environment variables instead.
-ABSL_FLAG(std::string, listen, "0.0.0.0:9999",
+ABSL_FLAG(std::string, listen, xxljob::GrpcOptions().listen,
           "host:port to listen on; port 0 picks a free port");
 ABSL_FLAG(std::string, address, "",
           "host:port to advertise (Beat, registration); empty: the first "
           "non-loopback IPv4 address and the bound port");
-ABSL_FLAG(std::string, app_name, "xxl-executor",
+ABSL_FLAG(std::string, app_name, xxljob::ApiOptions().app_name,
           "the executor's app name (XXL-JOB AppName)");
 ABSL_FLAG(std::string, admin_addresses, "",
           "comma-separated admin host:port list; empty = standalone");
@@ -90,7 +87,8 @@ ABSL_FLAG(std::string, log_path, xxljob::ExecutorOptions().log_path,
 ABSL_FLAG(int, log_retention_days, xxljob::ExecutorOptions().log_retention_days,
           "run-log date folders older than this many days are removed; "
           "values below 3 keep everything");
-ABSL_FLAG(absl::Duration, registry_interval, absl::Seconds(30),
+ABSL_FLAG(absl::Duration, registry_interval,
+          xxljob::AppOptions().registry_interval,
           "how often to register with the admin");
 ABSL_FLAG(bool, enable_scripts, xxljob::ExecutorOptions().enable_scripts,
           "run GLUE script jobs (remote code execution by design)");
@@ -100,25 +98,24 @@ ABSL_FLAG(int, max_job_threads, xxljob::ExecutorOptions().max_job_threads,
           "job threads (job ids with a queue) alive at once");
 ABSL_FLAG(int, max_running, xxljob::ExecutorOptions().max_running,
           "runs executing at once; more wait in their job's queue");
-ABSL_FLAG(int, max_request_bytes,
-          xxljob::ServerOptions().max_receive_message_bytes,
+ABSL_FLAG(int, max_request_bytes, xxljob::ApiOptions().max_request_bytes,
           "largest request accepted, in bytes; a larger one is refused "
           "(RESOURCE_EXHAUSTED)");
 ABSL_FLAG(int64_t, max_params_bytes,
-          static_cast<int64_t>(xxljob::kMaxParamsBytes),
+          static_cast<int64_t>(xxljob::FieldLimits().max_params_bytes),
           "largest executor_params of a Run, in bytes (INVALID_ARGUMENT past "
           "it)");
 ABSL_FLAG(int64_t, max_glue_source_bytes,
-          static_cast<int64_t>(xxljob::kMaxGlueSourceBytes),
+          static_cast<int64_t>(xxljob::FieldLimits().max_glue_source_bytes),
           "largest glue_source (script) of a Run, in bytes (INVALID_ARGUMENT "
           "past it)");
-ABSL_FLAG(int, max_tail_streams, xxljob::ServerOptions().max_tail_streams,
+ABSL_FLAG(int, max_tail_streams, xxljob::ApiOptions().max_tail_streams,
           "TailLog streams open at once; one more is refused "
           "(RESOURCE_EXHAUSTED)");
 ABSL_FLAG(absl::Duration, job_idle_timeout,
           xxljob::ExecutorOptions().idle_timeout,
           "an idle job thread is reclaimed after this long");
-ABSL_FLAG(absl::Duration, admin_timeout, absl::Seconds(3),
+ABSL_FLAG(absl::Duration, admin_timeout, xxljob::AppOptions().admin_timeout,
           "deadline of each call to an admin");
 ABSL_FLAG(absl::Duration, script_kill_grace,
           xxljob::ExecutorOptions().script_kill_grace,
@@ -175,20 +172,21 @@ absl::StatusOr<SyncMode> ParseSyncMode(absl::string_view name) {
 
 absl::Status ReadConfig(Config* config) {
   AppOptions& app = config->app;
-  ServerOptions& s = app.server;
-  s.listen = absl::GetFlag(FLAGS_listen);
-  s.address = absl::GetFlag(FLAGS_address);
-  s.app_name = absl::GetFlag(FLAGS_app_name);
+  ApiOptions& api = app.api;
+  GrpcOptions& grpc = app.grpc;
+  grpc.listen = absl::GetFlag(FLAGS_listen);
+  app.address = absl::GetFlag(FLAGS_address);
+  api.app_name = absl::GetFlag(FLAGS_app_name);
   absl::StatusOr<std::string> token = ResolveAccessToken(
       "access_token", absl::GetFlag(FLAGS_access_token), "access_token_file",
       absl::GetFlag(FLAGS_access_token_file));
   if (!token.ok()) return token.status();
-  s.access_token = *std::move(token);
+  api.access_token = *std::move(token);
   const absl::Duration tls_refresh = absl::GetFlag(FLAGS_tls_refresh_interval);
-  s.tls.cert_file = absl::GetFlag(FLAGS_tls_cert_file);
-  s.tls.key_file = absl::GetFlag(FLAGS_tls_key_file);
-  s.tls.client_ca_file = absl::GetFlag(FLAGS_tls_client_ca_file);
-  s.tls.refresh_interval = tls_refresh;
+  grpc.tls.cert_file = absl::GetFlag(FLAGS_tls_cert_file);
+  grpc.tls.key_file = absl::GetFlag(FLAGS_tls_key_file);
+  grpc.tls.client_ca_file = absl::GetFlag(FLAGS_tls_client_ca_file);
+  grpc.tls.refresh_interval = tls_refresh;
   ClientTlsOptions& admin_tls = app.admin_tls;
   admin_tls.ca_file = absl::GetFlag(FLAGS_admin_tls_ca_file);
   admin_tls.cert_file = absl::GetFlag(FLAGS_admin_tls_cert_file);
@@ -199,20 +197,20 @@ absl::Status ReadConfig(Config* config) {
       !admin_tls.cert_file.empty() || !admin_tls.key_file.empty() ||
       !admin_tls.server_name.empty();
   admin_tls.refresh_interval = tls_refresh;
-  ExecutorOptions& e = s.executor;
+  ExecutorOptions& e = app.executor;
   e.log_path = absl::GetFlag(FLAGS_log_path);
   e.log_retention_days = absl::GetFlag(FLAGS_log_retention_days);
   e.enable_scripts = absl::GetFlag(FLAGS_enable_scripts);
   e.max_queue_depth = absl::GetFlag(FLAGS_max_queue_depth);
   e.max_job_threads = absl::GetFlag(FLAGS_max_job_threads);
   e.max_running = absl::GetFlag(FLAGS_max_running);
-  s.max_receive_message_bytes = absl::GetFlag(FLAGS_max_request_bytes);
-  s.max_tail_streams = absl::GetFlag(FLAGS_max_tail_streams);
+  api.max_request_bytes = absl::GetFlag(FLAGS_max_request_bytes);
+  api.max_tail_streams = absl::GetFlag(FLAGS_max_tail_streams);
   const int64_t max_params = absl::GetFlag(FLAGS_max_params_bytes);
   const int64_t max_glue = absl::GetFlag(FLAGS_max_glue_source_bytes);
-  s.field_limits.max_params_bytes =
+  api.field_limits.max_params_bytes =
       static_cast<size_t>(std::max<int64_t>(max_params, 0));
-  s.field_limits.max_glue_source_bytes =
+  api.field_limits.max_glue_source_bytes =
       static_cast<size_t>(std::max<int64_t>(max_glue, 0));
   e.idle_timeout = absl::GetFlag(FLAGS_job_idle_timeout);
   e.script_kill_grace = absl::GetFlag(FLAGS_script_kill_grace);
@@ -227,27 +225,26 @@ absl::Status ReadConfig(Config* config) {
   for (absl::string_view a : absl::StrSplit(
            absl::GetFlag(FLAGS_admin_addresses), ',', absl::SkipWhitespace())) {
     a = absl::StripAsciiWhitespace(a);
-    if (a.find(':') == absl::string_view::npos) {
-      return BadFlag(
-          "admin_addresses",
-          absl::StrCat("entries must be host:port, got \"", a, "\""));
+    if (absl::StatusOr<HostPort> admin = ParseHostPort(a, "entries");
+        !admin.ok()) {
+      return BadFlag("admin_addresses", admin.status().message());
     }
     app.admin_addresses.emplace_back(a);
   }
 
   const absl::Status checks[] = {
-      s.listen.empty() ? BadFlag("listen", "must not be empty")
-                       : absl::OkStatus(),
+      grpc.listen.empty() ? BadFlag("listen", "must not be empty")
+                          : absl::OkStatus(),
       e.log_path.empty() ? BadFlag("log_path", "must not be empty")
                          : absl::OkStatus(),
       CheckAtLeast("log_retention_days", e.log_retention_days, 0),
       CheckAtLeast("max_queue_depth", e.max_queue_depth, 1),
       CheckAtLeast("max_job_threads", e.max_job_threads, 1),
       CheckAtLeast("max_running", e.max_running, 1),
-      CheckAtLeast("max_request_bytes", s.max_receive_message_bytes, 1024),
+      CheckAtLeast("max_request_bytes", api.max_request_bytes, 1024),
       CheckAtLeast("max_params_bytes", max_params, 1),
       CheckAtLeast("max_glue_source_bytes", max_glue, 1),
-      CheckAtLeast("max_tail_streams", s.max_tail_streams, 1),
+      CheckAtLeast("max_tail_streams", api.max_tail_streams, 1),
       CheckPositive("job_idle_timeout", e.idle_timeout),
       CheckPositive("registry_interval", app.registry_interval),
       CheckPositive("admin_timeout", app.admin_timeout),
@@ -268,7 +265,7 @@ absl::Status ReadConfig(Config* config) {
     if (!status.ok()) return status;
   }
   // Here rather than at start only, so a bad file reads as a flag error.
-  if (absl::Status status = ValidateServerTls(s.tls); !status.ok()) {
+  if (absl::Status status = ValidateServerTls(grpc.tls); !status.ok()) {
     return absl::InvalidArgumentError(
         absl::StrCat("server TLS (--tls_*): ", status.message()));
   }
@@ -309,35 +306,26 @@ void RaiseOpenFileLimit() {
 // Whether `listen` (host:port) accepts connections from this host only.
 bool IsLoopbackListen(absl::string_view listen) {
   if (absl::StartsWith(listen, "unix:")) return true;
-  const size_t colon = listen.rfind(':');
-  absl::string_view host = listen.substr(0, colon);
-  absl::ConsumePrefix(&host, "[");
-  absl::ConsumeSuffix(&host, "]");
-  if (host == "localhost") return true;
-  const std::string h(host);
-  in_addr v4{};
-  if (inet_pton(AF_INET, h.c_str(), &v4) == 1) {
-    return (ntohl(v4.s_addr) >> 24) == 127;
-  }
-  in6_addr v6{};
-  return inet_pton(AF_INET6, h.c_str(), &v6) == 1 && IN6_IS_ADDR_LOOPBACK(&v6);
+  absl::StatusOr<HostPort> parsed = ParseHostPort(listen, "listen");
+  return parsed.ok() && IsLoopbackHost(parsed->host);
 }
 
 void LogConfig(const Config& c) {
   const AppOptions& app = c.app;
-  const ServerOptions& s = app.server;
-  const ExecutorOptions& e = s.executor;
-  LOG(INFO) << "xxl-executor " << kExecutorVersion << ": listen=" << s.listen
-            << " address=" << (s.address.empty() ? "(auto)" : s.address)
-            << " app_name=" << s.app_name << " admin_addresses="
+  const ApiOptions& api = app.api;
+  const GrpcOptions& grpc = app.grpc;
+  const ExecutorOptions& e = app.executor;
+  LOG(INFO) << "xxl-executor " << kExecutorVersion << ": listen=" << grpc.listen
+            << " address=" << (app.address.empty() ? "(auto)" : app.address)
+            << " app_name=" << api.app_name << " admin_addresses="
             << (app.admin_addresses.empty()
                     ? "(standalone)"
                     : absl::StrJoin(app.admin_addresses, ","))
-            << " access_token=" << (s.access_token.empty() ? "none" : "set")
+            << " access_token=" << (api.access_token.empty() ? "none" : "set")
             << " tls="
-            << (!s.tls.enabled()               ? "off"
-                : s.tls.client_ca_file.empty() ? "on"
-                                               : "mutual")
+            << (!grpc.tls.enabled()               ? "off"
+                : grpc.tls.client_ca_file.empty() ? "on"
+                                                  : "mutual")
             << " admin_tls="
             << (!app.admin_tls.enabled            ? "off"
                 : app.admin_tls.cert_file.empty() ? "on"
@@ -348,10 +336,11 @@ void LogConfig(const Config& c) {
             << " max_queue_depth=" << e.max_queue_depth
             << " max_job_threads=" << e.max_job_threads
             << " max_running=" << e.max_running
-            << " max_request_bytes=" << s.max_receive_message_bytes
-            << " max_params_bytes=" << s.field_limits.max_params_bytes
-            << " max_glue_source_bytes=" << s.field_limits.max_glue_source_bytes
-            << " max_tail_streams=" << s.max_tail_streams
+            << " max_request_bytes=" << api.max_request_bytes
+            << " max_params_bytes=" << api.field_limits.max_params_bytes
+            << " max_glue_source_bytes="
+            << api.field_limits.max_glue_source_bytes
+            << " max_tail_streams=" << api.max_tail_streams
             << " job_idle_timeout=" << e.idle_timeout
             << " script_kill_grace=" << e.script_kill_grace
             << " registry_interval=" << app.registry_interval
@@ -359,12 +348,12 @@ void LogConfig(const Config& c) {
             << " outbox_sync=" << SyncModeName(app.reporter.outbox.sync_mode)
             << " shutdown_grace=" << c.shutdown_grace
             << " result_flush_timeout=" << app.result_flush_timeout;
-  if (e.enable_scripts && s.access_token.empty() &&
-      !IsLoopbackListen(s.listen)) {
+  if (e.enable_scripts && api.access_token.empty() &&
+      !IsLoopbackListen(grpc.listen)) {
     LOG(WARNING) << "*** SECURITY: --enable_scripts is on, no access token "
                     "is set (--access_token / XXL_JOB_ACCESS_TOKEN) and "
                     "--listen="
-                 << s.listen
+                 << grpc.listen
                  << " is not a loopback address: anyone who can reach this "
                     "port can run arbitrary commands as uid "
                  << getuid()

@@ -10,9 +10,9 @@
 #include <utility>
 
 #include "absl/cleanup/cleanup.h"
+#include "common/utf8.h"
 #include "glog/logging.h"
 #include "server/core/executor_impl.h"
-#include "server/core/utf8.h"
 
 namespace xxljob {
 

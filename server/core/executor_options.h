@@ -3,13 +3,20 @@
 #ifndef XXLJOB_SERVER_CORE_EXECUTOR_OPTIONS_H_
 #define XXLJOB_SERVER_CORE_EXECUTOR_OPTIONS_H_
 
+#include <cstddef>
 #include <string>
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
-#include "server/core/run_log.h"
 
 namespace xxljob {
+
+// Page caps for ReadLogPage. Values below 1 count as 1.
+struct LogPageLimits {
+  int max_lines = 2000;
+  // Of content, '\n' terminators included.
+  size_t max_bytes = 256 * 1024;
+};
 
 struct ExecutorOptions {
   // Data directory: run logs (<log_path>/<yyyy-MM-dd>/), and later the result

@@ -3,9 +3,9 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "common/utf8.h"
 #include "glog/logging.h"
 #include "server/core/executor_impl.h"
-#include "server/core/utf8.h"
 
 namespace xxljob {
 namespace executor_internal {

@@ -13,6 +13,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "common/unique_fd.h"
 #include "server/core/run_log.h"
 
 namespace xxljob {
@@ -22,20 +23,6 @@ constexpr size_t kReadChunkBytes = 64 * 1024;
 constexpr size_t kIndexEntryBytes = 8;
 // Index entries read per pread while looking for a valid one.
 constexpr int64_t kIndexEntriesPerRead = 512;
-
-class ScopedFd {
- public:
-  explicit ScopedFd(int fd) : fd_(fd) {}
-  ~ScopedFd() {
-    if (fd_ >= 0) close(fd_);
-  }
-  ScopedFd(const ScopedFd&) = delete;
-  ScopedFd& operator=(const ScopedFd&) = delete;
-  int get() const { return fd_; }
-
- private:
-  const int fd_;
-};
 
 // pread that retries EINTR; -1 with errno on error.
 ssize_t PreadRetry(int fd, char* buf, size_t len, uint64_t offset) {
@@ -180,7 +167,7 @@ struct SeekPoint {
 SeekPoint FindSeekPoint(const std::string& index_path, int log_fd,
                         uint64_t log_size, int64_t wanted_k) {
   if (wanted_k <= 0) return {};
-  ScopedFd index(open(index_path.c_str(), O_RDONLY | O_CLOEXEC));
+  UniqueFd index(open(index_path.c_str(), O_RDONLY | O_CLOEXEC));
   struct stat st;
   if (index.get() < 0 || fstat(index.get(), &st) != 0) return {};
   int64_t hi = std::min<int64_t>(wanted_k, st.st_size / kIndexEntryBytes);
@@ -219,7 +206,7 @@ absl::StatusOr<LogPage> ReadLogPage(absl::string_view log_path,
   const std::string path = RunLogPath(log_path, log_date_time, log_id);
   // O_RDONLY without O_CREAT: reading must never create the log or its
   // folders.
-  ScopedFd log(open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  UniqueFd log(open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (log.get() < 0) {
     if (errno == ENOENT || errno == ENOTDIR) {
       return absl::NotFoundError("log file not found");

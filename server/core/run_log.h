@@ -21,6 +21,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "handlers/run_context.h"
+#include "server/core/executor_options.h"
 
 namespace xxljob {
 
@@ -103,13 +104,6 @@ class RunLogWriter : public RunLogSink {
   bool ends_mid_line_ ABSL_GUARDED_BY(mu_);
   // AppendRaw output after its last newline; under kMaxLogLineBytes.
   std::string partial_ ABSL_GUARDED_BY(mu_);
-};
-
-// Page caps for ReadLogPage. Values below 1 count as 1.
-struct LogPageLimits {
-  int max_lines = 2000;
-  // Of content, '\n' terminators included.
-  size_t max_bytes = 256 * 1024;
 };
 
 struct LogPage {

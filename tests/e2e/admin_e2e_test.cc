@@ -34,7 +34,7 @@
 #include "client/executor_client.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "server/core/outbox.h"
+#include "server/delivery/outbox.h"
 #include "tests/testing/executor_process.h"
 #include "tests/testing/probe_handler.h"
 #include "tests/testing/refusing_port.h"
@@ -68,7 +68,7 @@ constexpr char kForever[] = "600000";
 // ------------------------------------------------------------ the outbox
 
 // What outbox/outbox.log holds, read with the format documented in
-// server/core/outbox.h (independently of the Outbox class, so these tests
+// server/delivery/outbox.h (independently of the Outbox class, so these tests
 // also hold the file to its documentation).
 struct OutboxFile {
   bool exists = false;

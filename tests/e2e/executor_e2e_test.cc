@@ -13,7 +13,8 @@
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "handlers/builtin_handlers.h"
-#include "server/service/executor_server.h"
+#include "server/app/executor_app.h"
+#include "server/core/executor.h"
 #include "tests/testing/probe_handler.h"
 #include "tests/testing/recording_result_sink.h"
 #include "tests/testing/reflection_client.h"
@@ -45,15 +46,16 @@ class ExecutorE2eTest : public ::testing::Test {
                     .ok());
   }
 
-  void StartServer(ServerOptions options = {}) {
-    options.listen = "127.0.0.1:0";
+  void StartServer(AppOptions options = {}) {
+    options.grpc.listen = "127.0.0.1:0";
     options.executor.log_path = dir_.path();
-    auto server = ExecutorServer::Start(options, &registry_, &sink_);
+    auto server = ExecutorApp::StartWithSink(options, &registry_, &sink_);
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = *std::move(server);
-    token_ = options.access_token;
-    channel_ = grpc::CreateChannel(absl::StrCat("127.0.0.1:", server_->port()),
-                                   grpc::InsecureChannelCredentials());
+    token_ = options.api.access_token;
+    channel_ =
+        grpc::CreateChannel(absl::StrCat("127.0.0.1:", server_->grpc_port()),
+                            grpc::InsecureChannelCredentials());
     stub_ = v1::Executor::NewStub(channel_);
   }
 
@@ -134,7 +136,7 @@ class ExecutorE2eTest : public ::testing::Test {
   HandlerRegistry registry_;
   testing::ProbeHandler probe_;
   testing::RecordingResultSink sink_;
-  std::unique_ptr<ExecutorServer> server_;
+  std::unique_ptr<ExecutorApp> server_;
   std::string token_;
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<v1::Executor::Stub> stub_;
@@ -195,8 +197,8 @@ TEST_F(ExecutorE2eTest, HealthIsServingUntilShutdownBegins) {
 }
 
 TEST_F(ExecutorE2eTest, BeatReportsIdentityAndLoad) {
-  ServerOptions options;
-  options.app_name = "e2e-app";
+  AppOptions options;
+  options.api.app_name = "e2e-app";
   options.address = "10.1.2.3:9999";
   StartServer(options);
   ASSERT_EQ(Run(Req(1, 1, "probe", kForever)).code(), 200);
@@ -337,8 +339,8 @@ TEST_F(ExecutorE2eTest, FailuresShardsAndUnknownHandlers) {
 }
 
 TEST_F(ExecutorE2eTest, AccessTokenIsRequiredOnEveryMethod) {
-  ServerOptions options;
-  options.access_token = "s3cret";
+  AppOptions options;
+  options.api.access_token = "s3cret";
   StartServer(options);
   for (const std::string& token :
        {std::string(""), std::string("wrong"), std::string("s3cre"),
@@ -383,7 +385,6 @@ TEST_F(ExecutorE2eTest, MalformedRunRequestsAreInvalidArgument) {
   const std::vector<Case> cases = {
       {"job_id", [](v1::RunRequest& r) { r.set_job_id(0); }},
       {"job_id", [](v1::RunRequest& r) { r.set_job_id(-5); }},
-      {"log_id", [](v1::RunRequest& r) { r.set_log_id(0); }},
       {"log_id", [](v1::RunRequest& r) { r.set_log_id(-1); }},
       {"executor_timeout",
        [](v1::RunRequest& r) { r.set_executor_timeout(-1); }},
@@ -449,7 +450,7 @@ TEST_F(ExecutorE2eTest, MalformedRunRequestsAreInvalidArgument) {
 }
 
 TEST_F(ExecutorE2eTest, QueueBoundIsResourceExhausted) {
-  ServerOptions options;
+  AppOptions options;
   options.executor.max_queue_depth = 1;
   StartServer(options);
   ASSERT_EQ(Run(Req(1, 1, "probe", kForever)).code(), 200);
@@ -506,7 +507,7 @@ TEST_F(ExecutorE2eTest, KillDuringABurstLeavesOneResultPerAcceptedTrigger) {
 }
 
 TEST_F(ExecutorE2eTest, TriggerRacingIdleReclaimIsStillRun) {
-  ServerOptions options;
+  AppOptions options;
   options.executor.idle_timeout = absl::Milliseconds(1);
   StartServer(options);
   for (int64_t log = 1; log <= 100; ++log) {
@@ -568,10 +569,10 @@ TEST_F(ExecutorE2eTest, ShutdownReportsRunningAndQueuedRuns) {
 
 TEST_F(ExecutorE2eTest, BusyPortIsUnavailable) {
   StartServer();
-  ServerOptions options;
-  options.listen = absl::StrCat("127.0.0.1:", server_->port());
+  AppOptions options;
+  options.grpc.listen = absl::StrCat("127.0.0.1:", server_->grpc_port());
   options.executor.log_path = dir_.path();
-  auto second = ExecutorServer::Start(options, &registry_, &sink_);
+  auto second = ExecutorApp::StartWithSink(options, &registry_, &sink_);
   EXPECT_EQ(second.status().code(), absl::StatusCode::kUnavailable);
 }
 

@@ -35,7 +35,8 @@
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "handlers/builtin_handlers.h"
-#include "server/service/executor_server.h"
+#include "server/app/executor_app.h"
+#include "server/core/executor.h"
 #include "tests/testing/executor_process.h"
 #include "tests/testing/probe_handler.h"
 #include "tests/testing/recording_result_sink.h"
@@ -169,14 +170,14 @@ class HostileCallerTest : public ::testing::Test {
                     .ok());
   }
 
-  void StartServer(ServerOptions options = {}) {
-    options.listen = "127.0.0.1:0";
-    options.access_token = kToken;
+  void StartServer(AppOptions options = {}) {
+    options.grpc.listen = "127.0.0.1:0";
+    options.api.access_token = kToken;
     options.executor.log_path = dir_.path();
-    auto server = ExecutorServer::Start(options, &registry_, &sink_);
+    auto server = ExecutorApp::StartWithSink(options, &registry_, &sink_);
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = *std::move(server);
-    target_ = absl::StrCat("127.0.0.1:", server_->port());
+    target_ = absl::StrCat("127.0.0.1:", server_->grpc_port());
     stub_ = v1::Executor::NewStub(OwnChannel(target_));
   }
 
@@ -219,7 +220,7 @@ class HostileCallerTest : public ::testing::Test {
   HandlerRegistry registry_;
   testing::ProbeHandler probe_;
   testing::RecordingResultSink sink_;
-  std::unique_ptr<ExecutorServer> server_;
+  std::unique_ptr<ExecutorApp> server_;
   std::string target_;
   std::unique_ptr<v1::Executor::Stub> stub_;
 };
@@ -228,9 +229,9 @@ class HostileCallerTest : public ::testing::Test {
 // the service, naming the limit; fields past their own limit are
 // INVALID_ARGUMENT naming the field. Meanwhile others are served.
 TEST_F(HostileCallerTest, OversizeRequestsAreRefusedAndOthersServed) {
-  ServerOptions options;
-  options.max_receive_message_bytes = 256 * 1024;
-  options.field_limits.max_params_bytes = 1000;
+  AppOptions options;
+  options.api.max_request_bytes = 256 * 1024;
+  options.api.field_limits.max_params_bytes = 1000;
   StartServer(options);
 
   std::atomic<int> refused{0};
@@ -288,7 +289,6 @@ TEST_F(HostileCallerTest, AbsurdFieldValuesGetAClearErrorAndLoseNothing) {
       {"job_id", [](R& r) { r.set_job_id(-1); }},
       {"job_id", [](R& r) { r.set_job_id(0); }},
       {"log_id", [](R& r) { r.set_log_id(kInt64Min); }},
-      {"log_id", [](R& r) { r.set_log_id(0); }},
       {"log_date_time", [](R& r) { r.set_log_date_time(kInt64Max); }},
       {"log_date_time", [](R& r) { r.set_log_date_time(kInt64Min); }},
       {"log_date_time", [](R& r) { r.set_log_date_time(-1); }},
@@ -486,8 +486,8 @@ class Follower {
 };
 
 TEST_F(HostileCallerTest, TailLogStreamsAreBoundedAndFreedWhenTheyEnd) {
-  ServerOptions options;
-  options.max_tail_streams = 3;
+  AppOptions options;
+  options.api.max_tail_streams = 3;
   StartServer(options);
   ASSERT_TRUE(Run(Req(1, 1, "probe", kForever)).ok());
   ASSERT_TRUE(probe_.WaitStarted(1));

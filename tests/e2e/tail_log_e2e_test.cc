@@ -22,7 +22,8 @@
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "handlers/builtin_handlers.h"
-#include "server/service/executor_server.h"
+#include "server/app/executor_app.h"
+#include "server/core/executor.h"
 #include "tests/testing/child_process.h"
 #include "tests/testing/driven_handler.h"
 #include "tests/testing/recording_result_sink.h"
@@ -155,21 +156,21 @@ class TailLogE2eTest : public ::testing::Test {
     StartServer();
   }
 
-  void StartServer(ServerOptions options = {}) {
+  void StartServer(AppOptions options = {}) {
     server_.reset();
-    options.listen = "127.0.0.1:0";
+    options.grpc.listen = "127.0.0.1:0";
     options.executor.log_path = dir_.path();
-    auto server = ExecutorServer::Start(options, &registry_, &sink_);
+    auto server = ExecutorApp::StartWithSink(options, &registry_, &sink_);
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = *std::move(server);
-    token_ = options.access_token;
+    token_ = options.api.access_token;
     channel_ =
         grpc::CreateChannel(address(), grpc::InsecureChannelCredentials());
     stub_ = v1::Executor::NewStub(channel_);
   }
 
   std::string address() const {
-    return absl::StrCat("127.0.0.1:", server_->port());
+    return absl::StrCat("127.0.0.1:", server_->grpc_port());
   }
 
   // Triggers run `log_id` of job `job_id`; the call must be accepted.
@@ -209,7 +210,7 @@ class TailLogE2eTest : public ::testing::Test {
   HandlerRegistry registry_;
   testing::DrivenHandler driven_;
   testing::RecordingResultSink sink_;
-  std::unique_ptr<ExecutorServer> server_;
+  std::unique_ptr<ExecutorApp> server_;
   std::string token_;
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<v1::Executor::Stub> stub_;
@@ -370,8 +371,8 @@ TEST_F(TailLogE2eTest, ValidatesLikeLogAndChecksTheToken) {
   EXPECT_EQ(bad_id.WaitDone().error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_TRUE(bad_id.pages().empty());
 
-  ServerOptions options;
-  options.access_token = "s3cret";
+  AppOptions options;
+  options.api.access_token = "s3cret";
   StartServer(options);
   for (const std::string& token : {std::string(""), std::string("wrong")}) {
     Tail tail(stub_.get(), now_ms_, 1, 1, token);

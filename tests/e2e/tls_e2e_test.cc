@@ -17,8 +17,8 @@
 #include "gtest/gtest.h"
 #include "handlers/builtin_handlers.h"
 #include "security/tls_credentials.h"
-#include "server/service/executor_app.h"
-#include "server/service/executor_server.h"
+#include "server/app/executor_app.h"
+#include "server/core/executor.h"
 #include "tests/testing/probe_handler.h"
 #include "tests/testing/recording_result_sink.h"
 #include "tests/testing/reflection_client.h"
@@ -97,16 +97,16 @@ class TlsE2eTest : public ::testing::Test {
   }
 
   void StartServer(ServerTlsOptions tls) {
-    ServerOptions options;
-    options.listen = "127.0.0.1:0";
+    AppOptions options;
+    options.grpc.listen = "127.0.0.1:0";
     options.executor.log_path = dir_.path() + "/data";
-    options.tls = std::move(tls);
-    auto server = ExecutorServer::Start(options, &registry_, &sink_);
+    options.grpc.tls = std::move(tls);
+    auto server = ExecutorApp::StartWithSink(options, &registry_, &sink_);
     ASSERT_THAT(server, IsOk());
     server_ = *std::move(server);
   }
   std::string Target() const {
-    return absl::StrCat("127.0.0.1:", server_->port());
+    return absl::StrCat("127.0.0.1:", server_->grpc_port());
   }
 
   // A fresh channel each time, so no connection is shared between checks.
@@ -129,7 +129,7 @@ class TlsE2eTest : public ::testing::Test {
   testing::TestCerts certs_;
   HandlerRegistry registry_;
   testing::RecordingResultSink sink_;
-  std::unique_ptr<ExecutorServer> server_;
+  std::unique_ptr<ExecutorApp> server_;
 };
 
 TEST_F(TlsE2eTest, PlaintextClientIsRefusedByATlsServer) {
@@ -185,9 +185,9 @@ TEST_F(TlsE2eTest, ClientThatDoesNotTrustTheServersCaIsRefused) {
 TEST_F(TlsE2eTest, ServerNameIsVerifiedAndCanBeOverridden) {
   StartServer(ServerTls(/*mutual=*/false));
   // The certificate names localhost and 127.0.0.1.
-  EXPECT_THAT(
-      Beat(Trusting(certs_.ca), absl::StrCat("localhost:", server_->port())),
-      IsOk());
+  EXPECT_THAT(Beat(Trusting(certs_.ca),
+                   absl::StrCat("localhost:", server_->grpc_port())),
+              IsOk());
   ClientTlsOptions wrong = Trusting(certs_.ca);
   wrong.server_name = "executor.example";
   EXPECT_EQ(Beat(wrong).status().code(), absl::StatusCode::kUnavailable);
@@ -294,11 +294,10 @@ TEST_F(AdminTlsE2eTest, ExecutorAppRegistersAndDeliversCallbacksOverTls) {
     SCOPED_TRACE(mutual ? "mutual TLS" : "TLS");
     StartAdmin(mutual);
     AppOptions options;
-    options.server.listen = "127.0.0.1:0";
-    options.server.app_name = "tls-app";
-    options.server.executor.log_path =
-        absl::StrCat(dir_.path(), "/app-", mutual);
-    options.server.tls = ServerTls(/*mutual=*/false);
+    options.grpc.listen = "127.0.0.1:0";
+    options.api.app_name = "tls-app";
+    options.executor.log_path = absl::StrCat(dir_.path(), "/app-", mutual);
+    options.grpc.tls = ServerTls(/*mutual=*/false);
     options.admin_addresses = {admin_->address()};
     options.admin_timeout = absl::Seconds(30);
     options.admin_tls =
@@ -312,7 +311,7 @@ TEST_F(AdminTlsE2eTest, ExecutorAppRegistersAndDeliversCallbacksOverTls) {
 
     ExecutorClient client(
         Channel(Trusting(certs_.ca),
-                absl::StrCat("127.0.0.1:", (*app)->server().port())),
+                absl::StrCat("127.0.0.1:", (*app)->grpc_port())),
         "");
     absl::StatusOr<v1::RunResponse> run =
         client.Run(DemoRun(7, 700 + mutual), Patient());

@@ -40,8 +40,8 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "common/utf8.h"
 #include "server/core/run_log.h"
-#include "server/core/utf8.h"
 #include "tests/fuzz/fuzz_support.h"
 
 namespace xxljob {

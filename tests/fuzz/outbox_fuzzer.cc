@@ -1,5 +1,5 @@
-// Fuzz target: opening and replaying the result outbox (server/core/outbox.cc,
-// outbox_record.cc), SPEC §5 "no result is lost".
+// Fuzz target: opening and replaying the result outbox
+// (server/delivery/outbox.cc, outbox_record.cc), SPEC §5 "no result is lost".
 //
 // Feeds outbox.log files of three kinds, chosen by the first byte:
 // - raw: fuzzed bytes, with or without the magic in front;
@@ -44,8 +44,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
-#include "server/core/outbox.h"
-#include "server/core/outbox_record.h"
+#include "server/delivery/outbox.h"
+#include "server/delivery/outbox_record.h"
 #include "tests/fuzz/fuzz_support.h"
 
 namespace xxljob {

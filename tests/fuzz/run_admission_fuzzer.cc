@@ -57,10 +57,10 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "handlers/handler_registry.h"
+#include "server/api/validation.h"
 #include "server/core/executor.h"
 #include "server/core/result_sink.h"
 #include "server/core/run_log.h"
-#include "server/service/validation.h"
 #include "tests/fuzz/fuzz_support.h"
 #include "xxljob/v1/executor.pb.h"
 

@@ -10,11 +10,13 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "common/access_token.h"
+#include "common/host_port.h"
+#include "common/text.h"
 #include "glog/logging.h"
 #include "grpcpp/alarm.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/grpcpp.h"
-#include "server/service/auth.h"
 #include "xxljob/v1/admin.grpc.pb.h"
 
 namespace xxljob {
@@ -22,29 +24,6 @@ namespace {
 
 // Human lines show this much of a callback message; the JSON record has all.
 constexpr size_t kMaxPrintedMsgBytes = 200;
-
-// Splits "host:port" or "[v6]:port" (port 0..65535); the host keeps its
-// brackets so that host + ":" + port is an address again.
-bool SplitHostPort(absl::string_view hostport, std::string* host, int* port) {
-  const size_t colon = hostport.rfind(':');
-  if (colon == absl::string_view::npos) return false;
-  const absl::string_view h = hostport.substr(0, colon);
-  const bool bracketed = h.size() >= 2 && h.front() == '[' && h.back() == ']';
-  if (!bracketed && h.find(':') != absl::string_view::npos) return false;
-  if (!absl::SimpleAtoi(hostport.substr(colon + 1), port) || *port < 0 ||
-      *port > 65535) {
-    return false;
-  }
-  *host = std::string(h);
-  return true;
-}
-
-bool IsPrintableAscii(absl::string_view s) {
-  for (char c : s) {
-    if (c < 0x20 || c > 0x7e) return false;
-  }
-  return true;
-}
 
 // A JSON string literal. Proto3 strings are valid UTF-8, so only quotes,
 // backslashes and control characters need escaping.
@@ -197,13 +176,8 @@ AdminSimulator::~AdminSimulator() { Shutdown(); }
 
 absl::StatusOr<std::unique_ptr<AdminSimulator>> AdminSimulator::Start(
     AdminSimulatorOptions options) {
-  std::string host;
-  int requested_port = 0;
-  if (!SplitHostPort(options.listen, &host, &requested_port)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("listen must be host:port (port 0..65535), got \"",
-                     options.listen, "\""));
-  }
+  absl::StatusOr<HostPort> listen = ParseHostPort(options.listen, "listen");
+  if (!listen.ok()) return listen.status();
   if (!IsPrintableAscii(options.access_token)) {
     return absl::InvalidArgumentError(
         "access token must be printable ASCII (it travels as gRPC metadata)");
@@ -246,7 +220,7 @@ absl::StatusOr<std::unique_ptr<AdminSimulator>> AdminSimulator::Start(
     return absl::UnavailableError(absl::StrCat("cannot listen on ", o.listen,
                                                ": address in use or invalid"));
   }
-  sim->address_ = absl::StrCat(host, ":", sim->port_);
+  sim->address_ = FormatHostPort(listen->host, sim->port_);
   LOG(INFO) << "admin simulator listening on " << sim->address_
             << " (refuse=" << AdminSimModeName(o.mode) << ", access token "
             << (o.access_token.empty() ? "none" : "checked") << ", "
@@ -303,7 +277,7 @@ AdminSimulator::Answer AdminSimulator::DecideLocked(
   std::string why;
   if (!options_.access_token.empty()) {
     const auto& metadata = context.client_metadata();
-    const auto it = metadata.find(kAccessTokenMetadataKey);
+    const auto it = metadata.find(kAccessTokenKey);
     if (it == metadata.end() ||
         !ConstantTimeEquals(
             absl::string_view(it->second.data(), it->second.size()),

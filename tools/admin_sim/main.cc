@@ -31,8 +31,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "common/cli.h"
 #include "glog/logging.h"
-#include "server/service/cli.h"
 #include "tools/admin_sim/admin_simulator.h"
 
 // Flag names must not collide with glog's gflags (v, logtostderr, log_dir,

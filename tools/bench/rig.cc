@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
+#include "server/delivery/result_reporter.h"
 
 namespace xxljob::bench {
 
@@ -44,15 +45,15 @@ absl::StatusOr<std::unique_ptr<Rig>> Rig::Start(
   rig->admin_ = *std::move(admin);
 
   AppOptions app_options;
-  app_options.server.listen = "127.0.0.1:0";
-  app_options.server.executor.log_path = rig->data_dir_;
-  app_options.server.executor.idle_timeout = options.idle_timeout;
-  app_options.server.executor.max_running = options.max_running;
+  app_options.grpc.listen = "127.0.0.1:0";
+  app_options.executor.log_path = rig->data_dir_;
+  app_options.executor.idle_timeout = options.idle_timeout;
+  app_options.executor.max_running = options.max_running;
   app_options.admin_addresses = {rig->admin_->address()};
   auto app = ExecutorApp::Start(app_options, registry);
   if (!app.ok()) return app.status();
   rig->app_ = *std::move(app);
-  rig->target_ = absl::StrCat("127.0.0.1:", rig->app_->server().port());
+  rig->target_ = absl::StrCat("127.0.0.1:", rig->app_->grpc_port());
   rig->clients_ = std::make_unique<Clients>(rig->target_, options.channels, "");
   return rig;
 }
@@ -66,7 +67,7 @@ Rig::~Rig() {
   std::filesystem::remove_all(data_dir_, ignored);
 }
 
-int64_t Rig::delivered() const { return app_->reporter().stats().delivered; }
+int64_t Rig::delivered() const { return app_->reporter()->stats().delivered; }
 
 bool Rig::WaitDelivered(int64_t n, absl::Duration timeout) const {
   const absl::Time end = absl::Now() + timeout;
@@ -82,7 +83,7 @@ bool Rig::WaitIdle(absl::Duration timeout) const {
   int64_t last = -1;
   absl::Time still_since = absl::Now();
   while (absl::Now() < end) {
-    const ResultReporter::Stats stats = app_->reporter().stats();
+    const ResultReporter::Stats stats = app_->reporter()->stats();
     if (stats.delivered != last || stats.pending > 0) {
       last = stats.delivered;
       still_since = absl::Now();

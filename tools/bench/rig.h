@@ -13,7 +13,7 @@
 #include "absl/time/time.h"
 #include "grpcpp/grpcpp.h"
 #include "handlers/handler_registry.h"
-#include "server/service/executor_app.h"
+#include "server/app/executor_app.h"
 #include "tools/admin_sim/admin_simulator.h"
 #include "xxljob/v1/executor.grpc.pb.h"
 

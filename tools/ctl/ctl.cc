@@ -6,7 +6,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "server/service/grpc_status.h"
+#include "common/response_code.h"
 #include "tools/ctl/output.h"
 
 namespace xxljob::ctl {
@@ -110,17 +110,19 @@ int Run(const CtlOptions& options, ExecutorClient& client, std::ostream& out,
     std::ostream& status_out = options.follow ? err : out;
     if (accepted) {
       status_out << "accepted job " << request.job_id() << " log "
-                 << request.log_id() << " (log_date_time "
-                 << request.log_date_time() << ")" << std::endl;
+                 << run->log_id() << " (log_date_time " << run->log_date_time()
+                 << ")" << std::endl;
     } else {
       status_out << DescribeRefusal(run->code(), run->msg()) << std::endl;
     }
   }
   if (!accepted) return kExitFailed;
   if (!options.follow) return kExitOk;
+  // Where the executor says the run's log is (it picks the ids of a manual
+  // trigger).
   v1::LogRequest log;
-  log.set_log_date_time(request.log_date_time());
-  log.set_log_id(request.log_id());
+  log.set_log_date_time(run->log_date_time());
+  log.set_log_id(run->log_id());
   log.set_from_line_num(1);
   return Follow(options, client, log, out, err);
 }
@@ -213,11 +215,6 @@ absl::StatusOr<v1::GlueType> ParseGlueType(absl::string_view name) {
         "\" (bean, shell, python, python2, nodejs, php, powershell)"));
   }
   return type;
-}
-
-int64_t FreshLogId(absl::Time now) {
-  static absl::BitGen* const bitgen = new absl::BitGen();
-  return absl::ToUnixMillis(now) * 1000 + absl::Uniform(*bitgen, 0, 1000);
 }
 
 int64_t GlueVersionOf(absl::string_view source) {

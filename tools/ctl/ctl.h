@@ -37,11 +37,6 @@ absl::StatusOr<Command> ParseCommand(absl::string_view name);
 absl::StatusOr<v1::BlockStrategy> ParseBlockStrategy(absl::string_view name);
 absl::StatusOr<v1::GlueType> ParseGlueType(absl::string_view name);
 
-// A log id for a manual trigger: epoch milliseconds * 1000 plus a random
-// 0..999, so ids from xxl-ctl sort by time, rarely collide, and stay far
-// from the small ids an admin's database hands out.
-int64_t FreshLogId(absl::Time now);
-
 // The glue version (glue_updatetime) xxl-ctl sends when none is given: a
 // hash of the source, in 1..2^47. The executor keeps one script file and
 // job thread per version, so the same source reuses them and an edited

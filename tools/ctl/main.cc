@@ -18,9 +18,9 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "client/executor_client.h"
+#include "common/cli.h"
 #include "glog/logging.h"
 #include "security/tls_credentials.h"
-#include "server/service/cli.h"
 #include "tools/ctl/ctl.h"
 
 // Flag names must not collide with glog's gflags (v, logtostderr, log_dir,
@@ -127,7 +127,7 @@ Examples:
   xxl-ctl --target=10.0.0.5:9999 --ca_file=ca.pem --tls_server_name=executor1 \
       --token_file=/etc/xxl/token beat)";
 
-absl::Status ReadRunRequest(absl::Time now, v1::RunRequest* run) {
+absl::Status ReadRunRequest(v1::RunRequest* run) {
   run->set_job_id(absl::GetFlag(FLAGS_job_id));
   run->set_executor_handler(absl::GetFlag(FLAGS_handler));
   run->set_executor_params(absl::GetFlag(FLAGS_params));
@@ -136,11 +136,10 @@ absl::Status ReadRunRequest(absl::Time now, v1::RunRequest* run) {
   if (!strategy.ok()) return strategy.status();
   run->set_executor_block_strategy(*strategy);
   run->set_executor_timeout(absl::GetFlag(FLAGS_executor_timeout));
-  const int64_t log_id = absl::GetFlag(FLAGS_log_id);
-  run->set_log_id(log_id != 0 ? log_id : FreshLogId(now));
-  const int64_t log_date_time = absl::GetFlag(FLAGS_log_date_time);
-  run->set_log_date_time(log_date_time != 0 ? log_date_time
-                                            : absl::ToUnixMillis(now));
+  // 0 (not given): the executor picks a fresh log id and the current time,
+  // and says which in its answer.
+  run->set_log_id(absl::GetFlag(FLAGS_log_id));
+  run->set_log_date_time(absl::GetFlag(FLAGS_log_date_time));
   absl::StatusOr<v1::GlueType> glue_type =
       ParseGlueType(absl::GetFlag(FLAGS_glue_type));
   if (!glue_type.ok()) return glue_type.status();
@@ -214,7 +213,7 @@ absl::Status ReadOptions(absl::string_view command, CtlOptions* options) {
       if (options->job_id <= 0) {
         return absl::InvalidArgumentError("run needs --job_id (> 0)");
       }
-      return ReadRunRequest(now, &options->run);
+      return ReadRunRequest(&options->run);
     case Command::kLog: {
       if (options->log_id <= 0) {
         return absl::InvalidArgumentError("log needs --log_id (> 0)");

@@ -23,12 +23,12 @@ std::string ToJson(const google::protobuf::Message& message) {
 
 std::string RunToJson(const v1::RunRequest& request,
                       const v1::RunResponse& response) {
-  // The response's JSON always has fields (code, msg), so it starts "{\"":
-  // the run's ids go in front, as strings like every int64 in proto3 JSON.
+  // The response's JSON always has fields (code, msg, and the run's log_id
+  // and log_date_time as the executor chose them), so it starts "{\"": the
+  // job id goes in front, a string like every int64 in proto3 JSON.
   const std::string body = ToJson(response);
-  return absl::StrCat("{\"job_id\":\"", request.job_id(), "\",\"log_id\":\"",
-                      request.log_id(), "\",\"log_date_time\":\"",
-                      request.log_date_time(), "\",", body.substr(1));
+  return absl::StrCat("{\"job_id\":\"", request.job_id(), "\",",
+                      body.substr(1));
 }
 
 std::string ErrorToJson(const absl::Status& status) {

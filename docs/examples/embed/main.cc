@@ -9,7 +9,7 @@
 #include "handlers/builtin_handlers.h"
 #include "handlers/handler_registry.h"
 #include "handlers/run_context.h"
-#include "server/service/executor_app.h"
+#include "server/app/executor_app.h"
 
 int main(int argc, char** argv) {
   // Block the stop signals before any thread starts, so only sigwait sees
@@ -29,15 +29,15 @@ int main(int argc, char** argv) {
     });
   }
   xxljob::AppOptions options;
-  options.server.listen = argc > 1 ? argv[1] : "127.0.0.1:0";
-  options.server.app_name = "embed-example";
+  options.grpc.listen = argc > 1 ? argv[1] : "127.0.0.1:0";
+  options.api.app_name = "embed-example";
   auto app = xxljob::ExecutorApp::Start(options, &registry);
   if (!status.ok() || !app.ok()) {
     std::fprintf(stderr, "embed: %s\n",
                  (status.ok() ? app.status() : status).ToString().c_str());
     return 1;
   }
-  std::printf("listening on port %d\n", (*app)->server().port());
+  std::printf("listening on port %d\n", (*app)->grpc_port());
   std::fflush(stdout);
 
   int signal = 0;

@@ -1,0 +1,132 @@
+// The whole executor, minus flags: the composition root. It creates the core
+// (Executor), the admin client and the result reporter with its durable
+// outbox, the API edge, the gRPC transport and the registration loop, wires
+// them, and starts and stops them in the order SPEC §5-§6 asks for. Nothing
+// below it creates what it depends on. main.cc builds one from flags; an
+// embedding application builds one from code:
+//
+//   xxljob::HandlerRegistry registry;
+//   registry.Register("myJob", [](xxljob::RunContext& ctx) { ... });
+//   xxljob::AppOptions options;
+//   options.api.app_name = "my-app";
+//   options.admin_addresses = {"admin:8080"};
+//   auto app = xxljob::ExecutorApp::Start(options, &registry);
+//   ...
+//   (*app)->Shutdown(absl::Seconds(10));
+#ifndef XXLJOB_SERVER_APP_EXECUTOR_APP_H_
+#define XXLJOB_SERVER_APP_EXECUTOR_APP_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "handlers/handler_registry.h"
+#include "security/tls_credentials.h"
+#include "server/api/api_options.h"
+#include "server/core/executor_options.h"
+#include "server/core/result_sink.h"
+#include "server/delivery/reporter_options.h"
+#include "server/grpc/grpc_options.h"
+
+namespace xxljob {
+
+class AdminApi;
+class ApiHandler;
+class Executor;
+class GrpcTransport;
+class Registrar;
+class ResultReporter;
+
+// Every option of the executor, with its default, in one place.
+struct AppOptions {
+  // The core: data directory, job-thread and queue bounds, scripts.
+  ExecutorOptions executor;
+  // The API edge: app name, access token, request bounds.
+  ApiOptions api;
+  // The gRPC transport: listen address, TLS, connection limits.
+  GrpcOptions grpc;
+  // host:port the executor advertises (Beat, registration). Empty: the
+  // gRPC listen host (on a wildcard listen, the first non-loopback IPv4
+  // address) and the bound port.
+  std::string address;
+  // Admins (host:port), tried in order. Empty: standalone, results are only
+  // in the run logs.
+  std::vector<std::string> admin_addresses;
+  // Deadline of each call to one admin.
+  absl::Duration admin_timeout = absl::Seconds(3);
+  // TLS to the admins (their CA, a client certificate for mutual TLS, a
+  // server-name override). Default: plaintext.
+  ClientTlsOptions admin_tls;
+  // Registration period (with ±10% jitter).
+  absl::Duration registry_interval = absl::Seconds(30);
+  // Batching, backoff, memory bound and fsync policy of result delivery.
+  // reporter.outbox.dir defaults to <log_path>/outbox.
+  ReporterOptions reporter;
+  // At shutdown, how long pending results may take to reach an admin; what
+  // is left stays in the outbox for the next start.
+  absl::Duration result_flush_timeout = absl::Seconds(5);
+};
+
+// Thread-safe. Shutdown() (or the destructor) stops everything.
+class ExecutorApp {
+ public:
+  // Starts, in order: the admin client (when admins are configured), the
+  // reporter (opening and replaying the outbox, so results a previous
+  // process left are delivered), the core, the gRPC transport (binding the
+  // listen address), then registration. `registry` must outlive the app.
+  // Errors: those of each part (INVALID_ARGUMENT for bad options,
+  // FAILED_PRECONDITION for an unusable data directory, an outbox held by
+  // another process or an unreadable TLS file, UNAVAILABLE for a port in
+  // use). TLS files are checked first, before anything starts.
+  static absl::StatusOr<std::unique_ptr<ExecutorApp>> Start(
+      AppOptions options, const HandlerRegistry* registry);
+  // The same, but results go to `sink` (which must outlive the app) instead
+  // of the reporter: no outbox, no Callback. For applications that deliver
+  // results themselves, and for tests.
+  static absl::StatusOr<std::unique_ptr<ExecutorApp>> StartWithSink(
+      AppOptions options, const HandlerRegistry* registry, ResultSink* sink);
+  // Shutdown(zero grace) unless already shut down.
+  ~ExecutorApp();
+  ExecutorApp(const ExecutorApp&) = delete;
+  ExecutorApp& operator=(const ExecutorApp&) = delete;
+
+  Executor& executor() { return *executor_; }
+  // Null with StartWithSink.
+  ResultReporter* reporter() { return reporter_.get(); }
+  // The gRPC transport's bound port.
+  int grpc_port() const;
+  // The advertised host:port.
+  const std::string& address() const { return address_; }
+
+  // Graceful stop (SPEC §6): health NOT_SERVING; RegistryRemove; new
+  // triggers UNAVAILABLE; running runs get `grace`, then are killed and
+  // reported; queued runs are reported as not executed; the gRPC server
+  // stops; pending results are flushed for up to result_flush_timeout (the
+  // rest stays in the outbox). Blocks until done. Idempotent.
+  void Shutdown(absl::Duration grace);
+
+ private:
+  ExecutorApp();
+  static absl::StatusOr<std::unique_ptr<ExecutorApp>> StartParts(
+      AppOptions options, const HandlerRegistry* registry, ResultSink* sink);
+
+  absl::Duration result_flush_timeout_;
+  std::string address_;
+  // Declared in start order, so that members are destroyed in reverse.
+  std::unique_ptr<AdminApi> admin_;
+  std::unique_ptr<ResultReporter> reporter_;
+  std::unique_ptr<Executor> executor_;
+  std::unique_ptr<ApiHandler> api_;
+  std::unique_ptr<GrpcTransport> grpc_;
+  std::unique_ptr<Registrar> registrar_;
+  absl::Mutex shutdown_mu_;
+  bool shut_down_ ABSL_GUARDED_BY(shutdown_mu_) = false;
+};
+
+}  // namespace xxljob
+
+#endif  // XXLJOB_SERVER_APP_EXECUTOR_APP_H_
