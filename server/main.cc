@@ -159,8 +159,6 @@ absl::Status CheckAtLeast(absl::string_view flag, int64_t value, int64_t min) {
   return BadFlag(flag, absl::StrCat("must be >= ", min, ", got ", value));
 }
 
-// Reads and checks the flags. Format checks that ExecutorServer::Start also
-// makes (listen, address) are left to it; its message is as clear.
 absl::StatusOr<SyncMode> ParseSyncMode(absl::string_view name) {
   if (name == "none") return SyncMode::kNone;
   if (name == "group") return SyncMode::kGroup;
@@ -170,6 +168,8 @@ absl::StatusOr<SyncMode> ParseSyncMode(absl::string_view name) {
                                              name, "\""));
 }
 
+// Reads and checks the flags. Format checks that ExecutorApp::Start also
+// makes (listen, address) are left to it; its message is as clear.
 absl::Status ReadConfig(Config* config) {
   AppOptions& app = config->app;
   ApiOptions& api = app.api;

@@ -231,26 +231,26 @@ std::shared_ptr<JobThread> Executor::Impl::FindJob(int64_t job_id) const {
 bool Executor::Impl::ReserveLogId(int64_t log_id) {
   LogIdShard& shard = LogIdShardOf(log_id);
   absl::MutexLock lock(&shard.mu);
-  return shard.ids.emplace(log_id, false).second;
+  return shard.runs.emplace(log_id, RunState::kActive).second;
 }
 
 void Executor::Impl::MarkFinished(int64_t log_id) {
   LogIdShard& shard = LogIdShardOf(log_id);
   absl::MutexLock lock(&shard.mu);
-  shard.ids[log_id] = true;
+  shard.runs[log_id] = RunState::kFinished;
 }
 
 void Executor::Impl::ReleaseLogId(int64_t log_id) {
   LogIdShard& shard = LogIdShardOf(log_id);
   absl::MutexLock lock(&shard.mu);
-  shard.ids.erase(log_id);
+  shard.runs.erase(log_id);
 }
 
 bool Executor::Impl::IsActive(int64_t log_id) const {
   LogIdShard& shard = LogIdShardOf(log_id);
   absl::MutexLock lock(&shard.mu);
-  auto it = shard.ids.find(log_id);
-  return it != shard.ids.end() && !it->second;
+  auto it = shard.runs.find(log_id);
+  return it != shard.runs.end() && it->second == RunState::kActive;
 }
 
 // ------------------------------------------------------------ Executor

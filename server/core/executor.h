@@ -1,6 +1,6 @@
 // The executor core: job threads, their queues and block strategies, runs,
-// kills, timeouts and run logs. It knows nothing of gRPC; the service in
-// server/service/ is a thin adapter over it.
+// kills, timeouts and run logs. It knows nothing of transports: the API
+// edge (server/api/) calls it, and the transports call the edge.
 #ifndef XXLJOB_SERVER_CORE_EXECUTOR_H_
 #define XXLJOB_SERVER_CORE_EXECUTOR_H_
 

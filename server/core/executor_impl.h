@@ -87,11 +87,14 @@ class Executor::Impl {
     absl::flat_hash_map<int64_t, std::shared_ptr<JobThread>> jobs
         ABSL_GUARDED_BY(mu);
   };
-  // Log ids queued or running (value false), or finished but not yet
-  // reported (true).
+  // Where a reserved log id's run is.
+  enum class RunState {
+    kActive,    // Queued or running: its log may still grow.
+    kFinished,  // Its log is complete; its result is not yet reported.
+  };
   struct LogIdShard {
     mutable absl::Mutex mu;
-    absl::flat_hash_map<int64_t, bool> ids ABSL_GUARDED_BY(mu);
+    absl::flat_hash_map<int64_t, RunState> runs ABSL_GUARDED_BY(mu);
   };
 
   Shard& ShardOf(int64_t job_id) const {
@@ -130,8 +133,9 @@ class Executor::Impl {
   // Run and Kill calls in flight; Shutdown waits them out once draining.
   bool EnterCall();
   void ExitCall();
-  // Wakes AwaitZero() waiters after a counter dropped to zero.
-  void Poke() { absl::MutexLock lock(&quiet_mu_); }
+  // Wakes AwaitZero() waiters after a counter dropped to zero: taking and
+  // releasing the mutex makes them re-evaluate their condition.
+  void WakeZeroWaiters() { absl::MutexLock lock(&quiet_mu_); }
   bool AwaitZero(const std::atomic<int64_t>& counter, absl::Time deadline);
 
   void JanitorLoop();

@@ -49,7 +49,7 @@ bool Executor::Impl::EnterCall() {
 }
 
 void Executor::Impl::ExitCall() {
-  if (calls_.fetch_sub(1) == 1 && draining_.load()) Poke();
+  if (calls_.fetch_sub(1) == 1 && draining_.load()) WakeZeroWaiters();
 }
 
 bool Executor::Impl::AwaitZero(const std::atomic<int64_t>& counter,

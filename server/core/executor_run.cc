@@ -67,7 +67,7 @@ void Executor::Impl::Work(const std::shared_ptr<JobThread>& job) {
     }
     // Stop counting the run before reporting it: whoever sees the result
     // sees the load without it.
-    if (running_.fetch_sub(1) == 1 && draining_.load()) Poke();
+    if (running_.fetch_sub(1) == 1 && draining_.load()) WakeZeroWaiters();
     Finish(result);
   }
 }

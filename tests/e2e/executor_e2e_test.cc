@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "gmock/gmock.h"
+#include "google/protobuf/util/json_util.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
@@ -194,6 +195,35 @@ TEST_F(ExecutorE2eTest, HealthIsServingUntilShutdownBegins) {
   shutdown.join();
   EXPECT_EQ(ResultOf(1).handle_msg,
             "executor shutting down [job running, killed]");
+}
+
+// What `grpcurl -plaintext -d '{"job_id":1,"executor_handler":
+// "demoJobHandler"}' localhost:9999 xxljob.v1.Executor/Run` sends: the same
+// JSON, mapped to the request the way grpcurl maps it.
+TEST_F(ExecutorE2eTest, ManualTriggerNeedsOnlyAJobAndAHandler) {
+  StartServer();
+  v1::RunRequest request;
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(
+                  R"({"job_id":1,"executor_handler":"demoJobHandler"})",
+                  &request)
+                  .ok());
+  const int64_t before = absl::ToUnixMillis(absl::Now());
+  const v1::RunResponse response = Run(request);
+  ASSERT_EQ(response.code(), 200) << response.msg();
+  // A log id no admin hands out, and the time of the call.
+  EXPECT_GE(response.log_id(), int64_t{1} << 62);
+  EXPECT_GE(response.log_date_time(), before);
+  EXPECT_LE(response.log_date_time(), absl::ToUnixMillis(absl::Now()));
+  // The answer says where the log is.
+  EXPECT_EQ(ResultOf(response.log_id()).handle_code, 200);
+  const v1::LogResponse page =
+      Log(response.log_date_time(), response.log_id(), 1);
+  EXPECT_EQ(page.code(), 200) << page.msg();
+  EXPECT_TRUE(page.is_end());
+  EXPECT_THAT(page.log_content(),
+              ::testing::HasSubstr("xxl-executor job execute start"));
+  // A second manual trigger gets another id.
+  EXPECT_GT(Run(request).log_id(), response.log_id());
 }
 
 TEST_F(ExecutorE2eTest, BeatReportsIdentityAndLoad) {

@@ -1,4 +1,4 @@
-// Fuzz target: request validation (server/service/validation.cc) and
+// Fuzz target: request validation (server/api/validation.cc) and
 // admission into the real executor core (Executor::Run, Kill, IdleBeat,
 // ReadLog), SPEC §2, §3 and §8.
 //
