@@ -88,7 +88,8 @@ class ApiHandler {
 
   absl::Status Beat(const Caller& caller, v1::BeatResponse* response);
   // 500 "job thread is running or has trigger queue" when the job is busy.
-  absl::Status IdleBeat(const Caller& caller, const v1::IdleBeatRequest& request,
+  absl::Status IdleBeat(const Caller& caller,
+                        const v1::IdleBeatRequest& request,
                         v1::IdleBeatResponse* response);
   // Admits one run. A manual trigger (log_id and/or log_date_time 0) gets a
   // fresh log id no admin would use and/or the current time; the response

@@ -15,10 +15,8 @@ TEST(HostPortTest, ParsesHostAndPortWithOrWithoutBrackets) {
     int port;
   };
   const std::vector<Case> cases = {
-      {"127.0.0.1:9999", "127.0.0.1", 9999},
-      {"[::1]:80", "::1", 80},
-      {"admin.example:8080", "admin.example", 8080},
-      {":0", "", 0},
+      {"127.0.0.1:9999", "127.0.0.1", 9999},         {"[::1]:80", "::1", 80},
+      {"admin.example:8080", "admin.example", 8080}, {":0", "", 0},
       {"0.0.0.0:65535", "0.0.0.0", 65535},
   };
   for (const Case& c : cases) {
@@ -40,8 +38,7 @@ TEST(HostPortTest, RefusesWhatIsNotHostColonPort) {
     ASSERT_FALSE(parsed.ok());
     EXPECT_EQ(parsed.status().code(), absl::StatusCode::kInvalidArgument);
     EXPECT_EQ(parsed.status().message(),
-              "listen must be host:port (port 0..65535), got \"" + text +
-                  "\"");
+              "listen must be host:port (port 0..65535), got \"" + text + "\"");
   }
 }
 

@@ -203,10 +203,10 @@ TEST_F(ExecutorE2eTest, HealthIsServingUntilShutdownBegins) {
 TEST_F(ExecutorE2eTest, ManualTriggerNeedsOnlyAJobAndAHandler) {
   StartServer();
   v1::RunRequest request;
-  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(
-                  R"({"job_id":1,"executor_handler":"demoJobHandler"})",
-                  &request)
-                  .ok());
+  ASSERT_TRUE(
+      google::protobuf::util::JsonStringToMessage(
+          R"({"job_id":1,"executor_handler":"demoJobHandler"})", &request)
+          .ok());
   const int64_t before = absl::ToUnixMillis(absl::Now());
   const v1::RunResponse response = Run(request);
   ASSERT_EQ(response.code(), 200) << response.msg();

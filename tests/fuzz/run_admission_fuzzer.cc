@@ -55,6 +55,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "handlers/handler_registry.h"
 #include "server/api/validation.h"
@@ -168,6 +169,8 @@ struct World {
   // result is reported, so a repeat refusal is also right for an id of an
   // earlier input whose release has not happened yet.
   absl::flat_hash_set<int64_t> ever_admitted;
+  // The last log id given to a manual trigger (log_id 0).
+  int64_t next_manual_log_id = int64_t{1} << 62;
 };
 
 World& TheWorld() {
@@ -207,8 +210,10 @@ World& TheWorld() {
 std::set<std::string> BadFields(const v1::RunRequest& r) {
   std::set<std::string> bad;
   if (r.job_id() <= 0) bad.insert("job_id");
-  if (r.log_id() <= 0) bad.insert("log_id");
-  if (r.log_date_time() < 1 || r.log_date_time() >= kMaxLogDateTimeMs) {
+  // 0 is a manual trigger's (the API edge picks the id and the time).
+  if (r.log_id() < 0) bad.insert("log_id");
+  if (r.log_date_time() != 0 &&
+      (r.log_date_time() < 1 || r.log_date_time() >= kMaxLogDateTimeMs)) {
     bad.insert("log_date_time");
   }
   if (r.executor_block_strategy() < 0 || r.executor_block_strategy() > 3) {
@@ -343,6 +348,15 @@ void DoRun(World& w, const v1::RunRequest& request, std::set<int64_t>* admitted,
              "handler '%s' for %s", t.handler.c_str(),
              GlueTypeName(t.glue_type));
   FUZZ_CHECK(t.timeout >= absl::ZeroDuration(), "negative timeout");
+  FUZZ_CHECK(t.log_id == request.log_id() &&
+                 t.log_date_time == request.log_date_time(),
+             "ids changed by validation");
+  // A manual trigger: fill in what the API edge would (a fresh id above
+  // the fuzzed ones, the current time) before the core sees it.
+  if (t.log_id == 0) trigger->log_id = ++w.next_manual_log_id;
+  if (t.log_date_time == 0) {
+    trigger->log_date_time = absl::ToUnixMillis(absl::Now());
+  }
 
   const int64_t accepted_before = w.sink.accepted_calls();
   const absl::Status s = w.executor->Run(*trigger);

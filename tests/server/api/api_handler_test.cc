@@ -15,8 +15,8 @@ namespace xxljob {
 namespace {
 
 using ::xxljob::testing::IsOk;
-using ::xxljob::testing::StatusIs;
 using ::xxljob::testing::RecordingResultSink;
+using ::xxljob::testing::StatusIs;
 using ::xxljob::testing::TempDir;
 
 class ApiHandlerTest : public ::testing::Test {
@@ -139,15 +139,14 @@ TEST_F(ApiHandlerTest, ManualTriggerGetsAFreshLogIdAndTheCurrentTime) {
 TEST_F(ApiHandlerTest, AGivenLogIdAndTimeAreKeptAndEchoed) {
   Start();
   v1::RunResponse response;
-  ASSERT_THAT(api_->Run(WithToken(nullptr), Demo(2, 77, 1700000000000),
-                        &response),
-              IsOk());
+  ASSERT_THAT(
+      api_->Run(WithToken(nullptr), Demo(2, 77, 1700000000000), &response),
+      IsOk());
   EXPECT_EQ(response.code(), 200);
   EXPECT_EQ(response.log_id(), 77);
   EXPECT_EQ(response.log_date_time(), 1700000000000);
   // Only the missing one is filled in.
-  ASSERT_THAT(api_->Run(WithToken(nullptr), Demo(3, 78, 0), &response),
-              IsOk());
+  ASSERT_THAT(api_->Run(WithToken(nullptr), Demo(3, 78, 0), &response), IsOk());
   EXPECT_EQ(response.log_id(), 78);
   EXPECT_GT(response.log_date_time(), 1700000000000);
 }
@@ -170,9 +169,9 @@ TEST_F(ApiHandlerTest, BusinessRefusalIsCode500AndCallFailureIsAStatus) {
   EXPECT_EQ(response.msg(), "job handler [noSuchHandler] not found.");
   EXPECT_EQ(response.log_id(), 0);
   executor_->Drain();
-  EXPECT_THAT(api_->Run(WithToken(nullptr), Demo(1, 6, 1), &response),
-              StatusIs(absl::StatusCode::kUnavailable,
-                       "executor is shutting down"));
+  EXPECT_THAT(
+      api_->Run(WithToken(nullptr), Demo(1, 6, 1), &response),
+      StatusIs(absl::StatusCode::kUnavailable, "executor is shutting down"));
 }
 
 TEST_F(ApiHandlerTest, BeatReportsIdentityAddressAndBounds) {
