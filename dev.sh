@@ -2,7 +2,7 @@
 # Build helper. The two newcomer commands (see README.md):
 #   ./dev.sh run    install what is missing, build, start xxl-executor
 #   ./dev.sh test   install what is missing, build, run the whole test suite
-# Also: deps | build | format | format-check | sanitize address|thread
+# Also: deps | build | package | format | format-check | sanitize address|thread
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -83,6 +83,10 @@ case "${1:-}" in
   test)
     deps; build "$BUILD_DIR"
     ctest --test-dir "$BUILD_DIR" --output-on-failure -j "$(nproc)" ;;
+  package)
+    # The Debian packages (cmake/package.cmake), into $BUILD_DIR/packages.
+    deps; build "$BUILD_DIR"
+    (cd "$BUILD_DIR" && cpack) ;;
   sanitize)
     kind=${2:?usage: dev.sh sanitize address|thread}
     deps
