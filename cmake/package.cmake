@@ -25,12 +25,19 @@ install(FILES ${XXL_PKG}/xxl-executor.service
   DESTINATION /lib/systemd/system COMPONENT runtime EXCLUDE_FROM_ALL)
 install(FILES ${XXL_PKG}/xxl-executor.flags
   DESTINATION /etc/xxl-executor COMPONENT runtime EXCLUDE_FROM_ALL)
-install(FILES ${XXL_PKG}/copyright ${PROJECT_SOURCE_DIR}/docs/operations.md
+# packaging/changelog gets an entry for every packaged version (.ci/package
+# checks its latest is the project's); it is installed compressed.
+set(XXL_CHANGELOG_GZ ${PROJECT_BINARY_DIR}/packaging/changelog.gz)
+file(MAKE_DIRECTORY ${PROJECT_BINARY_DIR}/packaging)
+execute_process(COMMAND gzip -9nc ${XXL_PKG}/changelog
+  OUTPUT_FILE ${XXL_CHANGELOG_GZ} COMMAND_ERROR_IS_FATAL ANY)
+set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${XXL_PKG}/changelog)
+install(FILES ${XXL_PKG}/copyright ${XXL_CHANGELOG_GZ} ${PROJECT_SOURCE_DIR}/docs/operations.md
   DESTINATION share/doc/xxl-executor COMPONENT runtime EXCLUDE_FROM_ALL)
 install(FILES ${XXL_PKG}/debian/xxl-executor.lintian-overrides
   DESTINATION share/lintian/overrides RENAME xxl-executor
   COMPONENT runtime EXCLUDE_FROM_ALL)
-install(FILES ${XXL_PKG}/copyright
+install(FILES ${XXL_PKG}/copyright ${XXL_CHANGELOG_GZ}
   DESTINATION share/doc/xxl-executor-dev COMPONENT dev EXCLUDE_FROM_ALL)
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/docs/examples/embed
   DESTINATION share/doc/xxl-executor-dev/examples COMPONENT dev EXCLUDE_FROM_ALL)
@@ -52,6 +59,7 @@ set(CPACK_OUTPUT_FILE_PREFIX ${PROJECT_BINARY_DIR}/packages)
 # project's), so `cpack -D CPACK_PACKAGE_VERSION=...` rebuilds with another.
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
 set(CPACK_STRIP_FILES ON)
+set(CPACK_PRE_BUILD_SCRIPTS ${XXL_PKG}/strip.cmake)
 set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
 # conffiles 0644 and maintainer scripts 0755 whatever the checkout's modes.
 set(CPACK_DEBIAN_PACKAGE_CONTROL_STRICT_PERMISSION ON)
