@@ -82,8 +82,10 @@ xxl-admin-sim, an admin simulator to try it without a scheduler.")
 set(CPACK_DEBIAN_DEV_PACKAGE_NAME xxl-executor-dev)
 set(CPACK_DEBIAN_DEV_PACKAGE_SECTION libdevel)
 # What xxl_executorConfig.cmake finds (find_dependency), with their headers.
+# Debian's gRPC CMake package checks that the protoc plugins it exports
+# exist, so find_package(gRPC) needs protobuf-compiler-grpc too.
 set(CPACK_DEBIAN_DEV_PACKAGE_DEPENDS
-  "libgrpc++-dev, libprotobuf-dev, libabsl-dev, libgoogle-glog-dev")
+  "libgrpc++-dev, protobuf-compiler-grpc, libprotobuf-dev, libabsl-dev, libgoogle-glog-dev")
 set(CPACK_DEBIAN_DEV_DESCRIPTION "XXL-JOB executor served over gRPC (embedding)
 The headers, static libraries and CMake package to build an application
 that embeds the executor with its own job handlers:
