@@ -41,9 +41,6 @@ install(FILES ${XXL_PKG}/copyright ${XXL_CHANGELOG_GZ}
   DESTINATION share/doc/xxl-executor-dev COMPONENT dev EXCLUDE_FROM_ALL)
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/docs/examples/embed
   DESTINATION share/doc/xxl-executor-dev/examples COMPONENT dev EXCLUDE_FROM_ALL)
-install(FILES ${XXL_PKG}/debian/xxl-executor-dev.lintian-overrides
-  DESTINATION share/lintian/overrides RENAME xxl-executor-dev
-  COMPONENT dev EXCLUDE_FROM_ALL)
 
 set(XXL_PACKAGE_MAINTAINER "xxl-executor maintainers <maintainers@xxl-executor.invalid>"
   CACHE STRING "Maintainer field of the Debian packages")
