@@ -2,7 +2,7 @@
 # Build helper. The two newcomer commands (see README.md):
 #   ./dev.sh run    install what is missing, build, start xxl-executor
 #   ./dev.sh test   install what is missing, build, run the whole test suite
-# Also: deps | build | format | format-check | sanitize address|thread
+# Also: deps | build | package | format | format-check | sanitize address|thread
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -49,9 +49,12 @@ tsan_abseil() {
   local sudo=""
   [ "$(id -u)" -eq 0 ] || sudo=sudo
   if ! apt-get source --print-uris abseil >/dev/null 2>&1; then
-    echo "enabling Debian source packages (for abseil's source)"
-    printf 'Types: deb-src\nURIs: http://deb.debian.org/debian\nSuites: bookworm\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' |
-      $sudo tee /etc/apt/sources.list.d/xxl-executor-src.sources >/dev/null
+    # The same archives as the binary packages (URIs, suites, components,
+    # keyring): a mirror, a proxy or a snapshot serves the sources too.
+    echo "enabling source packages of the configured apt sources (for abseil's source)"
+    local entries
+    entries=$(tools/apt-deb-src)
+    printf '%s\n' "$entries" | $sudo tee /etc/apt/sources.list.d/xxl-executor-src.sources >/dev/null
     $sudo apt-get update -qq
   fi
   (cd "$work" && apt-get source -qq abseil >/dev/null 2>&1)
@@ -80,6 +83,10 @@ case "${1:-}" in
   test)
     deps; build "$BUILD_DIR"
     ctest --test-dir "$BUILD_DIR" --output-on-failure -j "$(nproc)" ;;
+  package)
+    # The Debian packages (cmake/package.cmake), into $BUILD_DIR/packages.
+    deps; build "$BUILD_DIR"
+    (cd "$BUILD_DIR" && cpack) ;;
   sanitize)
     kind=${2:?usage: dev.sh sanitize address|thread}
     deps
