@@ -121,7 +121,8 @@ ABSL_FLAG(absl::Duration, script_kill_grace,
           xxljob::ExecutorOptions().script_kill_grace,
           "a killed script's process group gets SIGTERM, then SIGKILL after "
           "this long");
-ABSL_FLAG(std::string, outbox_sync, "group",
+ABSL_FLAG(std::string, outbox_sync,
+          xxljob::SyncModeName(xxljob::OutboxOptions().sync_mode),
           "when the result outbox is fdatasync'ed: group (before each "
           "delivery and every 50 ms; a crash loses nothing, power loss at "
           "most that interval), every_record (survives power loss; ~100 "
@@ -130,17 +131,12 @@ ABSL_FLAG(absl::Duration, result_flush_timeout,
           xxljob::AppOptions().result_flush_timeout,
           "at shutdown, how long pending results may take to reach an admin; "
           "the rest stays in the outbox for the next start");
-ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(10),
+ABSL_FLAG(absl::Duration, shutdown_grace, xxljob::AppOptions().shutdown_grace,
           "on SIGTERM/SIGINT, how long running jobs get to finish before "
           "they are killed");
 
 namespace xxljob {
 namespace {
-
-struct Config {
-  AppOptions app;
-  absl::Duration shutdown_grace;
-};
 
 absl::Status BadFlag(absl::string_view flag, absl::string_view why) {
   return absl::InvalidArgumentError(absl::StrCat("--", flag, " ", why));
@@ -170,8 +166,8 @@ absl::StatusOr<SyncMode> ParseSyncMode(absl::string_view name) {
 
 // Reads and checks the flags. Format checks that ExecutorApp::Start also
 // makes (listen, address) are left to it; its message is as clear.
-absl::Status ReadConfig(Config* config) {
-  AppOptions& app = config->app;
+absl::Status ReadConfig(AppOptions* options) {
+  AppOptions& app = *options;
   ApiOptions& api = app.api;
   GrpcOptions& grpc = app.grpc;
   grpc.listen = absl::GetFlag(FLAGS_listen);
@@ -216,7 +212,7 @@ absl::Status ReadConfig(Config* config) {
   e.script_kill_grace = absl::GetFlag(FLAGS_script_kill_grace);
   app.registry_interval = absl::GetFlag(FLAGS_registry_interval);
   app.admin_timeout = absl::GetFlag(FLAGS_admin_timeout);
-  config->shutdown_grace = absl::GetFlag(FLAGS_shutdown_grace);
+  app.shutdown_grace = absl::GetFlag(FLAGS_shutdown_grace);
   app.result_flush_timeout = absl::GetFlag(FLAGS_result_flush_timeout);
   absl::StatusOr<SyncMode> sync =
       ParseSyncMode(absl::GetFlag(FLAGS_outbox_sync));
@@ -252,8 +248,8 @@ absl::Status ReadConfig(Config* config) {
               e.script_kill_grace != absl::InfiniteDuration()
           ? absl::OkStatus()
           : BadFlag("script_kill_grace", "must be a finite duration >= 0"),
-      config->shutdown_grace >= absl::ZeroDuration() &&
-              config->shutdown_grace != absl::InfiniteDuration()
+      app.shutdown_grace >= absl::ZeroDuration() &&
+              app.shutdown_grace != absl::InfiniteDuration()
           ? absl::OkStatus()
           : BadFlag("shutdown_grace", "must be a finite duration >= 0"),
       app.result_flush_timeout >= absl::ZeroDuration() &&
@@ -310,8 +306,7 @@ bool IsLoopbackListen(absl::string_view listen) {
   return parsed.ok() && IsLoopbackHost(parsed->host);
 }
 
-void LogConfig(const Config& c) {
-  const AppOptions& app = c.app;
+void LogConfig(const AppOptions& app) {
   const ApiOptions& api = app.api;
   const GrpcOptions& grpc = app.grpc;
   const ExecutorOptions& e = app.executor;
@@ -346,7 +341,7 @@ void LogConfig(const Config& c) {
             << " registry_interval=" << app.registry_interval
             << " admin_timeout=" << app.admin_timeout
             << " outbox_sync=" << SyncModeName(app.reporter.outbox.sync_mode)
-            << " shutdown_grace=" << c.shutdown_grace
+            << " shutdown_grace=" << app.shutdown_grace
             << " result_flush_timeout=" << app.result_flush_timeout;
   if (e.enable_scripts && api.access_token.empty() &&
       !IsLoopbackListen(grpc.listen)) {
@@ -375,8 +370,8 @@ int Main(int argc, char** argv) {
               << "\" (flags are --name=value; see --help)\n";
     return kExitBadConfig;
   }
-  Config config;
-  if (absl::Status s = ReadConfig(&config); !s.ok()) {
+  AppOptions options;
+  if (absl::Status s = ReadConfig(&options); !s.ok()) {
     std::cerr << "xxl-executor: " << s.message() << " (see --help)\n";
     return kExitBadConfig;
   }
@@ -395,9 +390,9 @@ int Main(int argc, char** argv) {
   if (absl::Status s = RegisterBuiltinHandlers(&registry); !s.ok()) {
     LOG(FATAL) << "registering the built-in handlers: " << s;
   }
-  LogConfig(config);
+  LogConfig(options);
   absl::StatusOr<std::unique_ptr<ExecutorApp>> app =
-      ExecutorApp::Start(config.app, &registry);
+      ExecutorApp::Start(options, &registry);
   if (!app.ok()) {
     std::cerr << "xxl-executor: cannot start: " << app.status().message()
               << "\n";
@@ -406,7 +401,7 @@ int Main(int argc, char** argv) {
   SignalWaiter waiter;
   const int sig = waiter.WaitForSignal();
   LOG(INFO) << "received " << strsignal(sig) << ": shutting down gracefully";
-  (*app)->Shutdown(config.shutdown_grace);
+  (*app)->Shutdown(options.shutdown_grace);
   waiter.Stop();
   app->reset();
   LOG(INFO) << "exiting";

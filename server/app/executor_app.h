@@ -69,6 +69,9 @@ struct AppOptions {
   // At shutdown, how long pending results may take to reach an admin; what
   // is left stays in the outbox for the next start.
   absl::Duration result_flush_timeout = absl::Seconds(5);
+  // On SIGTERM/SIGINT, how long running runs get to finish before they are
+  // killed (what main.cc passes to Shutdown).
+  absl::Duration shutdown_grace = absl::Seconds(10);
 };
 
 // Thread-safe. Shutdown() (or the destructor) stops everything.

@@ -67,7 +67,7 @@ const char* SyncModeName(SyncMode mode) {
     case SyncMode::kGroup:
       return "group";
     case SyncMode::kEveryRecord:
-      return "every-record";
+      return "every_record";
   }
   return "?";
 }

@@ -37,7 +37,7 @@ enum class SyncMode {
   kEveryRecord,
 };
 
-// "none", "group", "every-record".
+// "none", "group", "every_record": the --outbox_sync spellings.
 const char* SyncModeName(SyncMode mode);
 
 struct OutboxOptions {
