@@ -77,10 +77,11 @@ constexpr absl::Duration kResultTimeout = absl::Seconds(60);
 // Records what the executor reports and checks each result on arrival.
 class CountingSink : public ResultSink {
  public:
-  void Accepted(const Trigger& t) override {
+  absl::Status Accepted(const Trigger& t) override {
     absl::MutexLock lock(&mu_);
     ++accepted_calls_;
     outstanding_.insert({t.log_id, t.job_id, t.log_date_time});
+    return absl::OkStatus();
   }
   void Finished(const RunResult& r) override {
     FUZZ_CHECK(
