@@ -51,7 +51,9 @@ inline constexpr int64_t kMaxLogDateTimeMs = 253370764800000;  // 9999-01-01Z
 // (or GLUE_TYPE_UNSPECIFIED), and, whatever the glue type, at most
 // kMaxHandlerNameBytes with no ASCII control character; executor_params and
 // glue_source within `limits` (the message names the field, its size and the
-// limit). An empty glue_source is accepted (the
+// limit); for glue types, executor_params without a NUL byte (a script gets
+// it as argv[1], which a NUL would cut; bean jobs may have NULs). An empty
+// glue_source is accepted (the
 // script does nothing), and GLUE_GROOVY is well-formed (the core refuses it
 // with code 500, "not supported").
 absl::Status ValidateRunRequest(const v1::RunRequest& request,

@@ -161,7 +161,8 @@ TEST_F(FullDiskE2eTest, RunIsRefusedWhileFullAndAcceptedOnceThereIsRoom) {
 
   disk_.Free();
   const int64_t after = next_log_id++;
-  absl::StatusOr<v1::RunResponse> again = client.Run(RunReq(2, after), Patient());
+  absl::StatusOr<v1::RunResponse> again =
+      client.Run(RunReq(2, after), Patient());
   ASSERT_THAT(again, IsOk());
   EXPECT_EQ(again->code(), 200) << again->msg();
   EXPECT_TRUE(::xxljob::testing::Eventually(
@@ -169,7 +170,8 @@ TEST_F(FullDiskE2eTest, RunIsRefusedWhileFullAndAcceptedOnceThereIsRoom) {
   EXPECT_EQ(executor->Terminate().value_or(-1), 0);
   for (const RecordedCallback& c : sim->callbacks()) {
     if (c.log_id == 1) {
-      EXPECT_EQ(c.handle_msg, "scheduling center kill job [job running, killed]");
+      EXPECT_EQ(c.handle_msg,
+                "scheduling center kill job [job running, killed]");
     }
   }
 }
@@ -201,9 +203,8 @@ TEST_F(FullDiskE2eTest, DoubleFaultLosesNoAcceptedRun) {
     int64_t next_log_id = 1000;
     const absl::Status first_refusal =
         RunUntilRefused(client, 50, &next_log_id, &accepted);
-    EXPECT_THAT(first_refusal,
-                StatusIs(absl::StatusCode::kResourceExhausted,
-                         HasSubstr("data directory full: ")));
+    EXPECT_THAT(first_refusal, StatusIs(absl::StatusCode::kResourceExhausted,
+                                        HasSubstr("data directory full: ")));
     if (!first_refusal.ok()) refused.push_back(next_log_id - 1);
     // 50 more triggers on the full disk, each accepted or refused.
     for (int i = 0; i < 50; ++i) {
@@ -214,9 +215,8 @@ TEST_F(FullDiskE2eTest, DoubleFaultLosesNoAcceptedRun) {
         EXPECT_EQ(r->code(), 200) << r->msg();
         accepted.push_back(log_id);
       } else {
-        EXPECT_THAT(r.status(),
-                    StatusIs(absl::StatusCode::kResourceExhausted,
-                             HasSubstr("data directory full: ")));
+        EXPECT_THAT(r.status(), StatusIs(absl::StatusCode::kResourceExhausted,
+                                         HasSubstr("data directory full: ")));
         refused.push_back(log_id);
       }
     }

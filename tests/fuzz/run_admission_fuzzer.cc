@@ -235,6 +235,11 @@ std::set<std::string> BadFields(const v1::RunRequest& r) {
     bad.insert("executor_handler");
   }
   if (r.executor_params().size() > 64 * 1024) bad.insert("executor_params");
+  // A script gets params as argv[1], which a NUL would cut.
+  if (r.glue_type() > 1 &&
+      r.executor_params().find('\0') != std::string::npos) {
+    bad.insert("executor_params");
+  }
   if (r.glue_source().size() > 1024 * 1024) bad.insert("glue_source");
   return bad;
 }

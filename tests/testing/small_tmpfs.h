@@ -30,9 +30,9 @@ class SmallTmpfs {
     std::filesystem::create_directories(path_);
     const std::string options = absl::StrCat("size=", bytes, ",mode=0755");
     if (mount("tmpfs", path_.c_str(), "tmpfs", 0, options.c_str()) != 0) {
-      why_ = absl::StrCat("can't mount a ", bytes, "-byte tmpfs on ", path_,
-                          " (", std::strerror(errno),
-                          "); the test needs CAP_SYS_ADMIN");
+      why_ =
+          absl::StrCat("can't mount a ", bytes, "-byte tmpfs on ", path_, " (",
+                       std::strerror(errno), "); the test needs CAP_SYS_ADMIN");
       return;
     }
     mounted_ = true;

@@ -87,9 +87,9 @@ TEST_F(UnrecordedTriggerTest, ReplacingTriggerKillsAndDiscardsNothing) {
   ASSERT_TRUE(probe_.WaitStarted(1));
   ASSERT_THAT(executor_->Run(Make(1, 2)), IsOk());
   sink_.RefuseAcceptedWith(absl::ResourceExhaustedError(kFull));
-  EXPECT_THAT(executor_->Run(Make(1, 3, "probe", "0",
-                                  BlockStrategy::kCoverEarly)),
-              StatusIs(absl::StatusCode::kResourceExhausted, kFull));
+  EXPECT_THAT(
+      executor_->Run(Make(1, 3, "probe", "0", BlockStrategy::kCoverEarly)),
+      StatusIs(absl::StatusCode::kResourceExhausted, kFull));
   EXPECT_THAT(executor_->Run(Make(1, 4, "demoJobHandler")),
               StatusIs(absl::StatusCode::kResourceExhausted, kFull));
   EXPECT_EQ(executor_->load().running, 1);

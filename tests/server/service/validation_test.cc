@@ -205,6 +205,34 @@ TEST(ValidationTest, AcceptsValuesAtTheLimits) {
   }
 }
 
+// A script gets params as argv[1], which a NUL would cut short without a
+// word; a bean handler gets the whole string.
+TEST(ValidationTest, NulInParamsIsRefusedForScriptJobsOnly) {
+  const std::string params("before\0after", 12);
+  for (v1::GlueType type :
+       {v1::GLUE_SHELL, v1::GLUE_PYTHON, v1::GLUE_PYTHON2, v1::GLUE_NODEJS,
+        v1::GLUE_PHP, v1::GLUE_POWERSHELL}) {
+    SCOPED_TRACE(v1::GlueType_Name(type));
+    v1::RunRequest r = ValidRun();
+    r.set_glue_type(type);
+    r.set_executor_params(params);
+    EXPECT_THAT(ValidateRunRequest(r),
+                StatusIs(absl::StatusCode::kInvalidArgument,
+                         "executor_params contains a NUL byte at byte 6; a "
+                         "script job gets params as its argument $1, which "
+                         "would end there"));
+  }
+  for (v1::GlueType type : {v1::BEAN, v1::GLUE_TYPE_UNSPECIFIED}) {
+    SCOPED_TRACE(v1::GlueType_Name(type));
+    v1::RunRequest r = ValidRun();
+    r.set_glue_type(type);
+    r.set_executor_params(params);
+    absl::StatusOr<Trigger> t = ToTrigger(r);
+    ASSERT_THAT(t, IsOk());
+    EXPECT_EQ(t->params, params);
+  }
+}
+
 TEST(ValidationTest, ConvertsDefaultsOfAMinimalRun) {
   absl::StatusOr<Trigger> t = ToTrigger(ValidRun());
   ASSERT_THAT(t, IsOk());
