@@ -50,9 +50,8 @@ uint64_t CappedLogSink::Reserve(uint64_t wanted, uint64_t payload,
 }
 
 void CappedLogSink::Log(absl::string_view message) {
-  const uint64_t lines =
-      1 + std::count(message.begin(), message.end(), '\n') -
-      (!message.empty() && message.back() == '\n' ? 1 : 0);
+  const uint64_t lines = 1 + std::count(message.begin(), message.end(), '\n') -
+                         (!message.empty() && message.back() == '\n' ? 1 : 0);
   const uint64_t cost = message.size() + lines * kLineOverheadBytes;
   if (Reserve(cost, message.size(), /*partial=*/false) == cost) {
     out_->Log(message);

@@ -38,10 +38,15 @@ struct FieldLimits {
 };
 
 // log_date_time (epoch ms) must be in [1, kMaxLogDateTimeMs): it names the
-// run's log folder (yyyy-MM-dd), and from year 10000 on the folder would not
-// have that shape. 0 is refused too: the admin always stamps a trigger, and
-// a 1970-01-01 folder would be removed by log retention at once.
-inline constexpr int64_t kMaxLogDateTimeMs = 253370764800000;  // 9999-01-01Z
+// run's log folder (yyyy-MM-dd in the executor's local time zone), and from
+// year 10000 on the folder would not have that shape. The bound is the
+// first moment that is year 10000 somewhere (10000-01-01T00:00 at UTC+14,
+// the easternmost zone), so all of year 9999 is accepted wherever the
+// executor runs, up to 9999-12-31T10:00Z. 0 is refused too: the admin
+// always stamps a trigger, and a 1970-01-01 folder would be removed by log
+// retention at once.
+inline constexpr int64_t kMaxLogDateTimeMs =
+    253402300800000 - 14 * 3600 * 1000;  // 10000-01-01Z - 14 h
 
 // Run: job_id > 0; log_id > 0; log_date_time as above; executor_timeout,
 // glue_updatetime, broadcast_index and broadcast_total >= 0; with

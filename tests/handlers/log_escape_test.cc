@@ -25,7 +25,9 @@ TEST(LogEscapeTest, EscapesEveryControlCharacterAndKeepsTextReadable) {
       {"back\\slash", "back\\\\slash"},
       {"\x1f\x01", "\\x1f\\x01"},
       // C1 controls in UTF-8 (U+009B is an 8-bit CSI to some terminals).
-      {"\xc2\x9b" "31m", "\\u009b31m"},
+      {"\xc2\x9b"
+       "31m",
+       "\\u009b31m"},
       {"\xc2\x85", "\\u0085"},
       {"line\xe2\x80\xa8sep\xe2\x80\xa9", "line\\u2028sep\\u2029"},
       // Text stays as it is: accents, CJK, emoji, U+00A0.

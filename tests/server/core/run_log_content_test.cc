@@ -79,8 +79,7 @@ class RunLogContentTest : public ::testing::Test {
     return r.value_or(RunResult{});
   }
 
-  static Trigger Bean(int64_t log_id, std::string handler,
-                      std::string params) {
+  static Trigger Bean(int64_t log_id, std::string handler, std::string params) {
     Trigger t;
     t.job_id = 1;
     t.log_id = log_id;
@@ -164,9 +163,9 @@ TEST_F(RunLogContentTest, ScriptOutputWithoutNewlinesIsCutAtTheCap) {
   const std::string done = dir_.path() + "/went-on";
   // Past the cap, and then the script goes on: it touches a file and exits
   // 3, both seen only if the run was not stopped.
-  const Trigger t = Shell(
-      10, absl::StrCat("head -c ", kBytes, " /dev/zero | tr '\\0' x\n",
-                       "touch ", done, "\nexit 3\n"));
+  const Trigger t =
+      Shell(10, absl::StrCat("head -c ", kBytes, " /dev/zero | tr '\\0' x\n",
+                             "touch ", done, "\nexit 3\n"));
   const RunResult r = RunToEnd(t);
   EXPECT_EQ(r.handle_code, 500);
   EXPECT_EQ(r.handle_msg, "script exit value(3) is failed");
@@ -264,10 +263,9 @@ TEST(CappedLogSinkTest, DropsWholeLinesAndCutsOutputAtACharacter) {
   capped.Output("more");
   EXPECT_EQ(capped.dropped_bytes(), 2u + 4u + 7u + 4u);
   capped.Finish();
-  EXPECT_EQ(out.text(),
-            absl::StrCat("<log>0123456789\n\xc3\xa9\xc3\xa9",
-                         std::string(60, 'a'), "<flush><log>",
-                         RunLogCapMarker(100, 17), "\n"));
+  EXPECT_EQ(out.text(), absl::StrCat("<log>0123456789\n\xc3\xa9\xc3\xa9",
+                                     std::string(60, 'a'), "<flush><log>",
+                                     RunLogCapMarker(100, 17), "\n"));
   EXPECT_THAT(RunLogCapMarker(100, 17),
               HasSubstr("limit of 100 bytes reached, 17 bytes of output "
                         "dropped (max_run_log_bytes)"));
