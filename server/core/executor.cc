@@ -160,8 +160,8 @@ absl::Status Executor::Impl::AdmitLocked(JobThread& job, QueuedRun run,
   // nothing replaced or killed on its behalf. Under the job's lock, so that
   // Accepted precedes Finished and the journal keeps the job's order.
   if (absl::Status recorded = sink_->Accepted(t); !recorded.ok()) {
-    LOG_EVERY_N(WARNING, 100)
-        << LogPrefix(t) << "refused, acceptance not recorded: " << recorded;
+    // The sink logs the cause (rate-limited); this is per-run detail.
+    VLOG(1) << LogPrefix(t) << "refused: " << recorded;
     *reason = nullptr;
     return recorded;
   }
