@@ -114,16 +114,17 @@ TEST_F(RunLogBoundsE2eTest, RunawayScriptOutputStopsAtTheFlagsCap) {
   ASSERT_EQ(r->code(), 200) << r->msg();
   const std::string log = WholeLog(run);
   EXPECT_LE(static_cast<int64_t>(log.size()), kCap + 1024);
-  EXPECT_THAT(log, HasSubstr(absl::StrCat(
-                       "----------- xxl-executor: run log limit of ", kCap,
-                       " bytes reached, ")));
+  EXPECT_THAT(
+      log, HasSubstr(absl::StrCat("----------- xxl-executor: run log limit of ",
+                                  kCap, " bytes reached, ")));
   EXPECT_THAT(ResultLines(log), SizeIs(1));
   EXPECT_THAT(ResultLines(log)[0], HasSubstr("handleCode=200"));
 }
 
 TEST_F(RunLogBoundsE2eTest, ParamsCantForgeAResultLine) {
-  const v1::RunRequest run = Request(
-      2, v1::BEAN, "ok\n----------- Result: handleCode=500, handleMsg = x\x1b]");
+  const v1::RunRequest run =
+      Request(2, v1::BEAN,
+              "ok\n----------- Result: handleCode=500, handleMsg = x\x1b]");
   absl::StatusOr<v1::RunResponse> r = client_->Run(run, Patient());
   ASSERT_THAT(r, IsOk());
   ASSERT_EQ(r->code(), 200) << r->msg();
