@@ -161,6 +161,8 @@ grpc::Status ExecutorService::DoBeat(v1::BeatResponse* response) {
   response->set_max_handler_name_bytes(kMaxHandlerNameBytes);
   response->set_max_params_bytes(limits_.fields.max_params_bytes);
   response->set_max_glue_source_bytes(limits_.fields.max_glue_source_bytes);
+  response->set_max_run_log_bytes(
+      static_cast<int64_t>(options.max_run_log_bytes));
   return grpc::Status::OK;
 }
 

@@ -106,6 +106,12 @@ class RunLogBoundsE2eTest : public ::testing::Test {
   std::unique_ptr<ExecutorClient> client_;
 };
 
+TEST_F(RunLogBoundsE2eTest, BeatReportsTheCap) {
+  absl::StatusOr<v1::BeatResponse> beat = client_->Beat({}, Patient());
+  ASSERT_THAT(beat, IsOk());
+  EXPECT_EQ(beat->max_run_log_bytes(), kCap);
+}
+
 TEST_F(RunLogBoundsE2eTest, RunawayScriptOutputStopsAtTheFlagsCap) {
   v1::RunRequest run = Request(1, v1::GLUE_SHELL, "");
   run.set_glue_source("head -c 20000000 /dev/zero | tr '\\0' x\n");
