@@ -234,6 +234,19 @@ TEST_F(RunLogContentTest, ALogUnderTheCapHasNoMarker) {
   EXPECT_THAT(LinesStartingWith(log, kMarker), SizeIs(0));
 }
 
+TEST(RunLogCapOptionTest, BelowOneKibibyteIsRefused) {
+  testing::TempDir dir;
+  HandlerRegistry registry;
+  testing::RecordingResultSink sink;
+  ExecutorOptions options;
+  options.log_path = dir.path();
+  options.max_run_log_bytes = 1023;
+  EXPECT_THAT(Executor::Create(options, &registry, &sink),
+              ::xxljob::testing::StatusIs(
+                  absl::StatusCode::kInvalidArgument,
+                  HasSubstr("max_run_log_bytes: must be >= 1024")));
+}
+
 // ------------------------------------------------------------ CappedLogSink
 
 class CollectingSink : public RunLogSink {
