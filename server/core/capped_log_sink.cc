@@ -12,11 +12,15 @@ namespace {
 constexpr uint64_t kLineOverheadBytes = 24 + 1;
 
 // The largest cut <= `max` of `text` that does not split a UTF-8 sequence
-// (steps back over at most 3 continuation bytes).
+// (steps back over at most 3 continuation bytes; may be 0). Text that is not
+// UTF-8 is cut at `max`.
 size_t Utf8Cut(absl::string_view text, size_t max) {
   if (max >= text.size()) return text.size();
-  for (size_t cut = max; cut > 0 && cut + 3 >= max; --cut) {
-    if ((static_cast<unsigned char>(text[cut]) & 0xC0) != 0x80) return cut;
+  for (size_t back = 0; back < 4 && back <= max; ++back) {
+    const size_t cut = max - back;
+    if (cut == 0 || (static_cast<unsigned char>(text[cut]) & 0xC0) != 0x80) {
+      return cut;
+    }
   }
   return max;
 }

@@ -284,6 +284,16 @@ TEST(CappedLogSinkTest, DropsWholeLinesAndCutsOutputAtACharacter) {
                         "dropped (max_run_log_bytes)"));
 }
 
+TEST(CappedLogSinkTest, ACharacterThatDoesNotFitIsDroppedWhole) {
+  CollectingSink out;
+  CappedLogSink capped(&out, 26);
+  capped.Log("");             // 25 of 26.
+  capped.Output("\xc3\xa9");  // 1 byte of room: not half of it.
+  capped.Finish();
+  EXPECT_EQ(out.text(),
+            absl::StrCat("<log>\n<flush><log>", RunLogCapMarker(26, 2), "\n"));
+}
+
 TEST(CappedLogSinkTest, ALineThatDoesNotFitIsDroppedWhole) {
   CollectingSink out;
   CappedLogSink capped(&out, 40);
