@@ -44,8 +44,8 @@ class CappedLogSink : public RunLogSink {
   void FlushOutput() override { out_->FlushOutput(); }
 
   // Ends held output, then writes RunLogCapMarker() to `out` if anything was
-  // dropped. Call once, after the job's handler has returned (later writes
-  // are still dropped but no longer counted in the marker).
+  // dropped. Call once, after the job's handler has returned (a later write
+  // still respects the cap, but what it drops is not counted anywhere).
   void Finish();
 
   // Bytes dropped so far.
