@@ -112,6 +112,10 @@ ABSL_FLAG(int64_t, max_glue_source_bytes,
 ABSL_FLAG(int, max_tail_streams, xxljob::ApiOptions().max_tail_streams,
           "TailLog streams open at once; one more is refused "
           "(RESOURCE_EXHAUSTED)");
+ABSL_FLAG(int64_t, max_run_log_bytes,
+          static_cast<int64_t>(xxljob::ExecutorOptions().max_run_log_bytes),
+          "what one run may write to its log, in bytes (at least 1024); past "
+          "it output is dropped and one line says how much");
 ABSL_FLAG(absl::Duration, job_idle_timeout,
           xxljob::ExecutorOptions().idle_timeout,
           "an idle job thread is reclaimed after this long");
@@ -208,6 +212,9 @@ absl::Status ReadConfig(AppOptions* options) {
       static_cast<size_t>(std::max<int64_t>(max_params, 0));
   api.field_limits.max_glue_source_bytes =
       static_cast<size_t>(std::max<int64_t>(max_glue, 0));
+  const int64_t max_run_log = absl::GetFlag(FLAGS_max_run_log_bytes);
+  e.max_run_log_bytes =
+      static_cast<uint64_t>(std::max<int64_t>(max_run_log, 0));
   e.idle_timeout = absl::GetFlag(FLAGS_job_idle_timeout);
   e.script_kill_grace = absl::GetFlag(FLAGS_script_kill_grace);
   app.registry_interval = absl::GetFlag(FLAGS_registry_interval);
@@ -241,6 +248,7 @@ absl::Status ReadConfig(AppOptions* options) {
       CheckAtLeast("max_params_bytes", max_params, 1),
       CheckAtLeast("max_glue_source_bytes", max_glue, 1),
       CheckAtLeast("max_tail_streams", api.max_tail_streams, 1),
+      CheckAtLeast("max_run_log_bytes", max_run_log, 1024),
       CheckPositive("job_idle_timeout", e.idle_timeout),
       CheckPositive("registry_interval", app.registry_interval),
       CheckPositive("admin_timeout", app.admin_timeout),
@@ -336,6 +344,7 @@ void LogConfig(const AppOptions& app) {
             << " max_glue_source_bytes="
             << api.field_limits.max_glue_source_bytes
             << " max_tail_streams=" << api.max_tail_streams
+            << " max_run_log_bytes=" << e.max_run_log_bytes
             << " job_idle_timeout=" << e.idle_timeout
             << " script_kill_grace=" << e.script_kill_grace
             << " registry_interval=" << app.registry_interval

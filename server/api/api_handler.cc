@@ -90,6 +90,7 @@ absl::Status ApiHandler::Beat(const Caller& caller,
   response->set_max_params_bytes(options_.field_limits.max_params_bytes);
   response->set_max_glue_source_bytes(
       options_.field_limits.max_glue_source_bytes);
+  response->set_max_run_log_bytes(static_cast<int64_t>(core.max_run_log_bytes));
   return absl::OkStatus();
 }
 

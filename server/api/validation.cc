@@ -60,6 +60,18 @@ bool IsBean(v1::GlueType type) {
   return type == v1::BEAN || type == v1::GLUE_TYPE_UNSPECIFIED;
 }
 
+// A script receives params as its first argument, a C string: a NUL would
+// silently cut it (bean handlers get the whole string, so they may have
+// one).
+absl::Status CheckScriptParams(const v1::RunRequest& request) {
+  const size_t nul = request.executor_params().find('\0');
+  if (nul == std::string::npos) return absl::OkStatus();
+  return Invalid("executor_params",
+                 absl::StrCat("contains a NUL byte at byte ", nul,
+                              "; a script job gets params as its argument $1, "
+                              "which would end there"));
+}
+
 absl::Status CheckShard(int32_t index, int32_t total) {
   if (absl::Status s = CheckNotNegative("broadcast_index", index); !s.ok()) {
     return s;
@@ -153,6 +165,7 @@ absl::Status ValidateRunRequest(const v1::RunRequest& request,
   if (IsBean(request.glue_type()) && request.executor_handler().empty()) {
     return Invalid("executor_handler", "must not be empty for BEAN jobs");
   }
+  if (!IsBean(request.glue_type())) return CheckScriptParams(request);
   return absl::OkStatus();
 }
 

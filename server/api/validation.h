@@ -20,11 +20,16 @@
 namespace xxljob {
 
 // log_date_time (epoch ms) must be in [1, kMaxLogDateTimeMs): it names the
-// run's log folder (yyyy-MM-dd), and from year 10000 on the folder would not
-// have that shape. 0 is refused by Log (the admin always stamps a trigger,
-// and a 1970-01-01 folder would be removed by log retention at once); on Run
-// it marks a manual trigger, which gets the current time.
-inline constexpr int64_t kMaxLogDateTimeMs = 253370764800000;  // 9999-01-01Z
+// run's log folder (yyyy-MM-dd in the executor's local time zone), and from
+// year 10000 on the folder would not have that shape. The bound is the
+// first moment that is year 10000 somewhere (10000-01-01T00:00 at UTC+14,
+// the easternmost zone), so all of year 9999 is accepted wherever the
+// executor runs, up to 9999-12-31T10:00Z. 0 is refused by Log (the admin
+// always stamps a trigger, and a 1970-01-01 folder would be removed by log
+// retention at once); on Run it marks a manual trigger, which gets the
+// current time.
+inline constexpr int64_t kMaxLogDateTimeMs =
+    253402300800000 - 14 * 3600 * 1000;  // 10000-01-01Z - 14 h
 
 // Run: job_id > 0; log_id >= 0 and log_date_time 0 or as above (0 is a
 // manual trigger's: the caller fills them in before the core sees them);
@@ -35,7 +40,9 @@ inline constexpr int64_t kMaxLogDateTimeMs = 253370764800000;  // 9999-01-01Z
 // (or GLUE_TYPE_UNSPECIFIED), and, whatever the glue type, at most
 // kMaxHandlerNameBytes with no ASCII control character; executor_params and
 // glue_source within `limits` (the message names the field, its size and the
-// limit). An empty glue_source is accepted (the
+// limit); for glue types, executor_params without a NUL byte (a script gets
+// it as argv[1], which a NUL would cut; bean jobs may have NULs). An empty
+// glue_source is accepted (the
 // script does nothing), and GLUE_GROOVY is well-formed (the core refuses it
 // with code 500, "not supported").
 absl::Status ValidateRunRequest(const v1::RunRequest& request,

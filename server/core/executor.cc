@@ -74,10 +74,12 @@ absl::Status Executor::Impl::Run(Trigger trigger) {
 
   Shard& shard = ShardOf(trigger.job_id);
   std::shared_ptr<JobThread> job;
+  bool created = false;
   {
     absl::MutexLock lock(&shard.mu);
     auto it = shard.jobs.find(trigger.job_id);
     if (it == shard.jobs.end()) {
+      created = true;
       if (job_threads_.fetch_add(1) >= options_.max_job_threads) {
         job_threads_.fetch_sub(1);
         LOG_EVERY_N(WARNING, 100)
@@ -112,8 +114,22 @@ absl::Status Executor::Impl::Run(Trigger trigger) {
     }
   }
   job->mu.Unlock();
+  // A refusal leaves nothing behind, not even the job thread made for it.
+  if (!status.ok() && created) ForgetIfIdle(job);
   ReportNotExecuted(std::move(discarded), reason == nullptr ? "" : reason);
   return status;
+}
+
+void Executor::Impl::ForgetIfIdle(const std::shared_ptr<JobThread>& job) {
+  Shard& shard = ShardOf(job->job_id);
+  absl::MutexLock lock(&shard.mu);
+  auto it = shard.jobs.find(job->job_id);
+  if (it == shard.jobs.end() || it->second != job) return;
+  absl::MutexLock job_lock(&job->mu);
+  // Another trigger may have found it meanwhile; then it is in use.
+  if (!job->idle() || job->initialized != nullptr) return;
+  shard.jobs.erase(it);
+  job_threads_.fetch_sub(1);
 }
 
 absl::Status Executor::Impl::AdmitLocked(JobThread& job, QueuedRun run,
@@ -131,20 +147,30 @@ absl::Status Executor::Impl::AdmitLocked(JobThread& job, QueuedRun run,
       *reason = kReasonCoverEarly;
     }
   }
-  if (*reason != nullptr) {
-    *discarded = job.TakeQueueLocked();
-    queued_.fetch_sub(static_cast<int64_t>(discarded->size()));
-    if (job.running_cancel != nullptr) job.running_cancel->Cancel(*reason);
-  } else if (static_cast<int>(job.queue.size()) >= options_.max_queue_depth) {
+  if (*reason == nullptr &&
+      static_cast<int>(job.queue.size()) >= options_.max_queue_depth) {
     LOG_EVERY_N(WARNING, 100) << LogPrefix(t) << "queue bound reached ("
                               << options_.max_queue_depth << ")";
     return absl::ResourceExhaustedError(absl::StrCat(
         "job ", t.job_id, " already has ", job.queue.size(),
         " triggers queued (max_queue_depth=", options_.max_queue_depth, ")"));
   }
+  // Recorded before anything changes, so that a trigger the sink can't
+  // record (a full disk) is refused with the job as it was: nothing queued,
+  // nothing replaced or killed on its behalf. Under the job's lock, so that
+  // Accepted precedes Finished and the journal keeps the job's order.
+  if (absl::Status recorded = sink_->Accepted(t); !recorded.ok()) {
+    // The sink logs the cause (rate-limited); this is per-run detail.
+    VLOG(1) << LogPrefix(t) << "refused: " << recorded;
+    *reason = nullptr;
+    return recorded;
+  }
+  if (*reason != nullptr) {
+    *discarded = job.TakeQueueLocked();
+    queued_.fetch_sub(static_cast<int64_t>(discarded->size()));
+    if (job.running_cancel != nullptr) job.running_cancel->Cancel(*reason);
+  }
   job.key = key;
-  // Called under the job's lock so that Accepted precedes Finished.
-  sink_->Accepted(t);
   VLOG(1) << LogPrefix(t) << "accepted";
   job.queue.push_back(std::move(run));
   queued_.fetch_add(1);

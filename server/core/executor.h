@@ -56,7 +56,9 @@ class Executor {
   // "block strategy effect: Discard Later", "script jobs are disabled on this
   // executor"; NOT_FOUND "job handler [x] not found"; UNIMPLEMENTED for
   // GLUE_GROOVY; RESOURCE_EXHAUSTED at a queue or job-thread bound;
-  // UNAVAILABLE once draining.
+  // UNAVAILABLE once draining; the sink's error when it can't record the
+  // acceptance (ResultSink::Accepted, e.g. RESOURCE_EXHAUSTED "data
+  // directory full: ..."). A refused trigger leaves nothing behind.
   absl::Status Run(Trigger trigger);
 
   // OK if `job_id` has nothing running or queued; else FAILED_PRECONDITION

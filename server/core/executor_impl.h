@@ -120,6 +120,10 @@ class Executor::Impl {
                            const char** reason)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(job.mu);
 
+  // Removes `job` from its shard if it is still there and was never used
+  // (a job thread made for a trigger that was then refused).
+  void ForgetIfIdle(const std::shared_ptr<JobThread>& job);
+
   // The pool task that owns `job`: runs its queue until empty.
   void Work(const std::shared_ptr<JobThread>& job);
   RunResult Execute(JobThread& job, const QueuedRun& run,

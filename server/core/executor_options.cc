@@ -23,6 +23,9 @@ absl::Status ValidateExecutorOptions(const ExecutorOptions& o) {
   if (o.log_page.max_bytes < 1024) {
     return bad("log_page.max_bytes", "must be >= 1024");
   }
+  if (o.max_run_log_bytes < 1024) {
+    return bad("max_run_log_bytes", "must be >= 1024");
+  }
   return absl::OkStatus();
 }
 

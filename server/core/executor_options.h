@@ -4,6 +4,7 @@
 #define XXLJOB_SERVER_CORE_EXECUTOR_OPTIONS_H_
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 
 #include "absl/status/status.h"
@@ -40,6 +41,13 @@ struct ExecutorOptions {
   absl::Duration worker_keepalive = absl::Seconds(60);
   // Page caps of Log.
   LogPageLimits log_page;
+  // What one run may write to its log (its handler's lines and a script's
+  // output), in bytes; past it output is dropped and one line at the end of
+  // the run says how much. The executor's own lines (start, end) are always
+  // written. 64 MiB: far more than a job's log is meant to hold (256 Log
+  // pages), small enough that runaway output costs a bounded part of the
+  // disk: at most max_running times this at once. At least 1024.
+  uint64_t max_run_log_bytes = uint64_t{64} << 20;
   // Glue (script) jobs are remote code execution by design: off by default.
   // Scripts are kept in <log_path>/glue.
   bool enable_scripts = false;

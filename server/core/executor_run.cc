@@ -5,6 +5,8 @@
 #include "absl/strings/str_cat.h"
 #include "common/utf8.h"
 #include "glog/logging.h"
+#include "handlers/log_escape.h"
+#include "server/core/capped_log_sink.h"
 #include "server/core/executor_impl.h"
 
 namespace xxljob {
@@ -86,10 +88,12 @@ RunResult Executor::Impl::Execute(JobThread& job, const QueuedRun& run,
   WatchedLogSink log(
       writer.ok() ? static_cast<RunLogSink*>(writer->get()) : &null_log,
       &log_watchers_, t.log_id);
+  // Caller-supplied text is escaped in the executor's own lines, so that
+  // no params or message can forge one of them (a "Result:" line, say).
   log.Log(
       absl::StrCat("----------- xxl-executor job execute start "
                    "-----------\n----------- Param: ",
-                   t.params));
+                   EscapeLogText(t.params)));
   VLOG(1) << LogPrefix(t) << "start";
 
   int code = kHandleCodeSuccess;
@@ -98,9 +102,12 @@ RunResult Executor::Impl::Execute(JobThread& job, const QueuedRun& run,
     code = kHandleCodeFail;
     msg = absl::StrCat("job handler init failed: ", init.message());
   } else {
+    // The job's own writes count against the run's log cap; the executor's
+    // lines go to `log` directly.
+    CappedLogSink job_log(&log, options_.max_run_log_bytes);
     RunContext ctx(
         RunInfo{t.job_id, t.log_id, t.params, t.shard_index, t.shard_total},
-        &log, &cancel);
+        &job_log, &cancel);
     try {
       run.handler->execute(ctx);
       code = ctx.handle_code();
@@ -125,12 +132,13 @@ RunResult Executor::Impl::Execute(JobThread& job, const QueuedRun& run,
       case CancelCause::kNone:
         break;
     }
+    job_log.Finish();
   }
   msg = SanitizeUtf8(TruncateUtf8(msg, kMaxHandleMsgChars));
   log.Log(
       absl::StrCat("----------- xxl-executor job execute end(finish) "
                    "-----------\n----------- Result: handleCode=",
-                   code, ", handleMsg = ", msg));
+                   code, ", handleMsg = ", EscapeLogText(msg)));
   VLOG(1) << LogPrefix(t) << "end " << code;
   return RunResult{t.job_id, t.log_id, t.log_date_time, code, std::move(msg)};
 }

@@ -20,6 +20,19 @@ size_t EntryBytes(const RunResult& r) {
 
 }  // namespace
 
+absl::Status AcceptanceRefusal(const absl::Status& journal_error) {
+  // The outbox turns ENOSPC and EDQUOT into RESOURCE_EXHAUSTED (errno
+  // mapping); anything else is a disk that fails rather than fills. Both
+  // are RESOURCE_EXHAUSTED for the caller: this executor can't take work
+  // now, another one can.
+  const absl::string_view what =
+      absl::IsResourceExhausted(journal_error)
+          ? "data directory full: "
+          : "data directory failing, triggers can't be recorded: ";
+  return absl::ResourceExhaustedError(
+      absl::StrCat(what, journal_error.message()));
+}
+
 absl::Status ValidateReporterOptions(const ReporterOptions& o) {
   auto bad = [](absl::string_view what) {
     return absl::InvalidArgumentError(absl::StrCat("reporter option ", what));
@@ -97,19 +110,26 @@ ResultReporter::ResultReporter(ReporterOptions options, AdminApi* admin,
 
 ResultReporter::~ResultReporter() { Shutdown(absl::Now()); }
 
-void ResultReporter::Accepted(const Trigger& trigger) {
-  if (outbox_ == nullptr) return;
+absl::Status ResultReporter::Accepted(const Trigger& trigger) {
+  if (outbox_ == nullptr) return absl::OkStatus();
   // Without the reporter's lock: a job thread's lock is held around this
   // call, and the sender's bookkeeping need not delay it.
   absl::Status s = outbox_->AppendAccepted(trigger.job_id, trigger.log_id,
                                            trigger.log_date_time);
   absl::MutexLock lock(&mu_);
   if (!s.ok()) {
-    CountJournalErrorLocked(s);
-  } else if (options_.outbox.sync_mode == SyncMode::kGroup && !unsynced_) {
+    ++stats_.refused_triggers;
+    LOG_EVERY_T(ERROR, 10) << "refusing triggers: can't journal their "
+                           << "acceptance in the outbox ("
+                           << stats_.refused_triggers
+                           << " refused so far): " << s;
+    return AcceptanceRefusal(s);
+  }
+  if (options_.outbox.sync_mode == SyncMode::kGroup && !unsynced_) {
     unsynced_ = true;
     ++events_;
   }
+  return absl::OkStatus();
 }
 
 void ResultReporter::Finished(const RunResult& result) {
@@ -337,6 +357,16 @@ void ResultReporter::Deliver(std::vector<Entry> batch) {
     OnDeliveryFailedLocked(std::move(batch), status);
     return;
   }
+  const size_t journaled_ids = ids.size();
+  for (size_t i = 0; i < batch.size(); ++i) {
+    if (batch[i].id != 0) continue;
+    // Delivered from memory after a journal error: its run's ACCEPTED
+    // record is still open, and a restart would report the run again as
+    // "restarted". Settle it now if the disk has room again (best effort:
+    // if not, the admin keeps the first result it got).
+    absl::StatusOr<uint64_t> late = outbox_->AppendResult(results[i]);
+    if (late.ok()) ids.push_back(*late);
+  }
   absl::Status journaled = outbox_->AppendDelivered(ids);
   if (!journaled.ok()) {
     LOG_EVERY_T(WARNING, 10) << "delivered results could not be marked in "
@@ -346,7 +376,7 @@ void ResultReporter::Deliver(std::vector<Entry> batch) {
   absl::MutexLock lock(&mu_);
   for (const RunResult& r : results) in_memory_bytes_ -= EntryBytes(r);
   in_memory_ -= results.size();
-  unjournaled_ -= results.size() - ids.size();
+  unjournaled_ -= results.size() - journaled_ids;
   stats_.delivered += static_cast<int64_t>(results.size());
   ++stats_.batches_sent;
   stats_.last_batch_size = static_cast<int64_t>(results.size());

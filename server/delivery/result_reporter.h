@@ -13,12 +13,15 @@
 // outbox at start (including runs a crash interrupted) are delivered the same
 // way, before results of the new process.
 //
-// Full disk: a result that can't be journaled is kept in memory regardless of
-// the bound and still delivered; it is then only not crash-durable. The error
-// is logged at a bounded rate and counted in Stats::journal_errors. If the
-// process then crashes before the outbox is compacted, that run's ACCEPTED
-// record has no RESULT and the next start reports it as a 500 "restarted"
-// result as well; the admin keeps the first result it got for a log_id.
+// Full disk: a trigger whose ACCEPTED record can't be journaled is refused
+// (Accepted() returns RESOURCE_EXHAUSTED, see AcceptanceRefusal), so no
+// trigger is answered 200 without a durable trace. A result of a run already
+// accepted that can't be journaled is kept in memory regardless of the bound
+// and still delivered; it is then only not crash-durable (its ACCEPTED
+// record is: a crash makes the next start report it as a 500 "restarted"
+// result). The error is logged at a bounded rate and counted in
+// Stats::journal_errors; the admin keeps the first result it got for a
+// log_id.
 //
 // Standalone (no AdminApi): nothing is journaled, since nothing would ever
 // deliver it; results are logged (the run logs already hold them) and an
@@ -47,6 +50,12 @@
 
 namespace xxljob {
 
+// What Run answers when an ACCEPTED record can't be journaled:
+// RESOURCE_EXHAUSTED "data directory full: <error>" for a journal error
+// coded RESOURCE_EXHAUSTED (ENOSPC, EDQUOT), else RESOURCE_EXHAUSTED "data
+// directory failing, triggers can't be recorded: <error>".
+absl::Status AcceptanceRefusal(const absl::Status& journal_error);
+
 // Thread-safe. Owns the outbox and a sender thread, which is joined by
 // Shutdown() or the destructor. Lock order: the reporter's mutex, then the
 // outbox's. Accepted() and Finished() never wait for the network or the
@@ -65,8 +74,10 @@ class ResultReporter : public ResultSink {
     int64_t max_batch_size = 0;
     // Callbacks no admin accepted.
     int64_t failed_attempts = 0;
-    // Appends to the outbox that failed (full disk, I/O error).
+    // Result appends to the outbox that failed (full disk, I/O error).
     int64_t journal_errors = 0;
+    // Triggers refused because their ACCEPTED record failed.
+    int64_t refused_triggers = 0;
     bool spilled = false;
   };
 
@@ -81,9 +92,11 @@ class ResultReporter : public ResultSink {
   ResultReporter(const ResultReporter&) = delete;
   ResultReporter& operator=(const ResultReporter&) = delete;
 
-  // Journals ACCEPTED. A journal error is logged and counted, not returned:
-  // the run goes on either way.
-  void Accepted(const Trigger& trigger) override;
+  // Journals ACCEPTED. On a journal error nothing is recorded and the
+  // error is returned as AcceptanceRefusal() (logged at a bounded rate,
+  // counted in Stats::refused_triggers): the executor refuses the trigger.
+  // Standalone: OK, nothing is journaled.
+  absl::Status Accepted(const Trigger& trigger) override;
   // Journals RESULT and queues the result for the sender. After Shutdown the
   // result is only journaled (a later start delivers it).
   void Finished(const RunResult& result) override;

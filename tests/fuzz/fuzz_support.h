@@ -1,6 +1,6 @@
 // What the libFuzzer targets in tests/fuzz/ share: a scratch directory, quiet
 // logging, a failing check that libFuzzer reports as a crash, and a UTF-8
-// validator written independently of server/core/utf8.cc (so the targets
+// validator written independently of common/utf8.cc (so the targets
 // check that code instead of trusting it).
 #ifndef XXLJOB_TESTS_FUZZ_FUZZ_SUPPORT_H_
 #define XXLJOB_TESTS_FUZZ_FUZZ_SUPPORT_H_

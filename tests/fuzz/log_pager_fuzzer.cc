@@ -1,5 +1,5 @@
 // Fuzz target: the run log pager, ReadLogPage (server/core/log_pager.cc),
-// and the UTF-8 clean-up Log answers go through (server/core/utf8.cc).
+// and the UTF-8 clean-up Log answers go through (common/utf8.cc).
 //
 // Feeds: a run log whose content is fuzzed bytes (any bytes: no newline at
 // the end, NULs, invalid UTF-8, long lines), optionally repeated so that

@@ -78,10 +78,11 @@ constexpr absl::Duration kResultTimeout = absl::Seconds(60);
 // Records what the executor reports and checks each result on arrival.
 class CountingSink : public ResultSink {
  public:
-  void Accepted(const Trigger& t) override {
+  absl::Status Accepted(const Trigger& t) override {
     absl::MutexLock lock(&mu_);
     ++accepted_calls_;
     outstanding_.insert({t.log_id, t.job_id, t.log_date_time});
+    return absl::OkStatus();
   }
   void Finished(const RunResult& r) override {
     FUZZ_CHECK(
@@ -239,6 +240,11 @@ std::set<std::string> BadFields(const v1::RunRequest& r) {
     bad.insert("executor_handler");
   }
   if (r.executor_params().size() > 64 * 1024) bad.insert("executor_params");
+  // A script gets params as argv[1], which a NUL would cut.
+  if (r.glue_type() > 1 &&
+      r.executor_params().find('\0') != std::string::npos) {
+    bad.insert("executor_params");
+  }
   if (r.glue_source().size() > 1024 * 1024) bad.insert("glue_source");
   return bad;
 }

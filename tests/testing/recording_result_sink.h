@@ -5,10 +5,12 @@
 
 #include <cstdint>
 #include <optional>
+#include <utility>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "server/core/result_sink.h"
@@ -20,9 +22,17 @@ inline constexpr absl::Duration kWaitTimeout = absl::Seconds(30);
 
 class RecordingResultSink : public ResultSink {
  public:
-  void Accepted(const Trigger& trigger) override {
+  absl::Status Accepted(const Trigger& trigger) override {
     absl::MutexLock lock(&mu_);
+    if (!refusal_.ok()) return refusal_;
     accepted_.push_back(trigger.log_id);
+    return absl::OkStatus();
+  }
+  // Makes every later Accepted() fail with `refusal` (OK: accept again), as
+  // a sink whose journal can't be written does.
+  void RefuseAcceptedWith(absl::Status refusal) {
+    absl::MutexLock lock(&mu_);
+    refusal_ = std::move(refusal);
   }
   void Finished(const RunResult& result) override {
     absl::MutexLock lock(&mu_);
@@ -72,6 +82,7 @@ class RecordingResultSink : public ResultSink {
 
  private:
   mutable absl::Mutex mu_;
+  absl::Status refusal_ ABSL_GUARDED_BY(mu_);
   std::vector<int64_t> accepted_ ABSL_GUARDED_BY(mu_);
   std::vector<RunResult> finished_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<int64_t, int> finished_count_ ABSL_GUARDED_BY(mu_);

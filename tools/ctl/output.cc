@@ -83,6 +83,9 @@ std::string DescribeBeat(const v1::BeatResponse& beat) {
                     beat.max_params_bytes(), ", glue source ",
                     beat.max_glue_source_bytes());
   }
+  if (beat.max_run_log_bytes() > 0) {
+    absl::StrAppend(&text, ", run log ", beat.max_run_log_bytes());
+  }
   return text;
 }
 

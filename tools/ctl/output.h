@@ -30,8 +30,8 @@ std::string FormatUptime(int64_t uptime_ms);
 
 // "up: app A at H:P, version V, uptime U; N/MAX job threads, R/MAX running,
 // Q queued (at most D per job), T/MAX log streams; limits in bytes: request
-// B, handler name H, params P, glue source G" (one line). Bounds the executor
-// did not report (an older version) are left out.
+// B, handler name H, params P, glue source G, run log L" (one line). Bounds
+// the executor did not report (an older version) are left out.
 std::string DescribeBeat(const v1::BeatResponse& beat);
 
 // "refused (500): <msg>", or "refused (500)" when the message is empty.

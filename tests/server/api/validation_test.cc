@@ -4,6 +4,8 @@
 #include <string>
 #include <vector>
 
+#include "absl/time/civil_time.h"
+#include "absl/time/time.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/testing/status_matchers.h"
@@ -45,7 +47,7 @@ TEST(ValidationTest, RejectsMalformedRun) {
        "log_id must be >= 0, got -5"},
       {"negative log_date_time", [](R& r) { r.set_log_date_time(-1); },
        "log_date_time"},
-      {"log_date_time past year 9999",
+      {"log_date_time year 10000 in some zone",
        [](R& r) { r.set_log_date_time(kMaxLogDateTimeMs); }, "log_date_time"},
       {"negative timeout", [](R& r) { r.set_executor_timeout(-1); },
        "executor_timeout must be >= 0"},
@@ -220,6 +222,73 @@ TEST(ValidationTest, AcceptsValuesAtTheLimits) {
     v1::RunRequest request = ValidRun();
     c.mutate(request);
     EXPECT_THAT(ValidateRunRequest(request), IsOk());
+  }
+}
+
+// The documented range: all of year 9999 (in every time zone), and the
+// bound is exactly where year 10000 begins in the easternmost zone, so the
+// log folder is always yyyy-MM-dd.
+TEST(ValidationTest, LogDateTimeCoversTheYear9999InEveryTimeZone) {
+  const absl::TimeZone utc = absl::UTCTimeZone();
+  // UTC+14 (Pacific/Kiritimati), without relying on tzdata.
+  const absl::TimeZone easternmost = absl::FixedTimeZone(14 * 3600);
+  EXPECT_EQ(absl::FromUnixMillis(kMaxLogDateTimeMs),
+            absl::FromCivil(absl::CivilSecond(10000, 1, 1), easternmost));
+  for (const absl::CivilSecond when :
+       {absl::CivilSecond(9999, 1, 1), absl::CivilSecond(9999, 6, 30, 12),
+        absl::CivilSecond(9999, 12, 31, 9, 59, 59)}) {
+    SCOPED_TRACE(absl::FormatCivilTime(when));
+    v1::RunRequest r = ValidRun();
+    r.set_log_date_time(absl::ToUnixMillis(absl::FromCivil(when, utc)));
+    EXPECT_THAT(ValidateRunRequest(r), IsOk());
+    v1::LogRequest log;
+    log.set_log_id(1);
+    log.set_from_line_num(1);
+    log.set_log_date_time(r.log_date_time());
+    EXPECT_THAT(ValidateLogRequest(log), IsOk());
+  }
+  // The last accepted moment still names a 9999 folder in the easternmost
+  // zone, and the first refused one would not.
+  EXPECT_EQ(
+      absl::FormatTime("%Y-%m-%d", absl::FromUnixMillis(kMaxLogDateTimeMs - 1),
+                       easternmost),
+      "9999-12-31");
+  EXPECT_EQ(
+      absl::FormatTime("%Y-%m-%d", absl::FromUnixMillis(kMaxLogDateTimeMs),
+                       easternmost),
+      "10000-01-01");
+  v1::RunRequest r = ValidRun();
+  r.set_log_date_time(kMaxLogDateTimeMs);
+  EXPECT_THAT(ValidateRunRequest(r),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("log_date_time must be epoch milliseconds")));
+}
+
+// A script gets params as argv[1], which a NUL would cut short without a
+// word; a bean handler gets the whole string.
+TEST(ValidationTest, NulInParamsIsRefusedForScriptJobsOnly) {
+  const std::string params("before\0after", 12);
+  for (v1::GlueType type :
+       {v1::GLUE_SHELL, v1::GLUE_PYTHON, v1::GLUE_PYTHON2, v1::GLUE_NODEJS,
+        v1::GLUE_PHP, v1::GLUE_POWERSHELL}) {
+    SCOPED_TRACE(v1::GlueType_Name(type));
+    v1::RunRequest r = ValidRun();
+    r.set_glue_type(type);
+    r.set_executor_params(params);
+    EXPECT_THAT(ValidateRunRequest(r),
+                StatusIs(absl::StatusCode::kInvalidArgument,
+                         "executor_params contains a NUL byte at byte 6; a "
+                         "script job gets params as its argument $1, which "
+                         "would end there"));
+  }
+  for (v1::GlueType type : {v1::BEAN, v1::GLUE_TYPE_UNSPECIFIED}) {
+    SCOPED_TRACE(v1::GlueType_Name(type));
+    v1::RunRequest r = ValidRun();
+    r.set_glue_type(type);
+    r.set_executor_params(params);
+    absl::StatusOr<Trigger> t = ToTrigger(r);
+    ASSERT_THAT(t, IsOk());
+    EXPECT_EQ(t->params, params);
   }
 }
 

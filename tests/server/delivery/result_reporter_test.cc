@@ -171,7 +171,7 @@ std::unique_ptr<ResultReporter> CreateOrDie(const ReporterOptions& options,
 // Runs log ids [from, to] through the reporter as the executor would.
 void RunAll(ResultReporter& reporter, int64_t from, int64_t to) {
   for (int64_t i = from; i <= to; ++i) {
-    reporter.Accepted(MakeTrigger(i));
+    ASSERT_THAT(reporter.Accepted(MakeTrigger(i)), IsOk());
     reporter.Finished(MakeResult(i));
   }
 }
@@ -306,8 +306,8 @@ TEST(ResultReporterTest, AcceptedButUnfinishedRunIsReportedAfterRestart) {
   {
     FakeAdmin admin;
     auto reporter = CreateOrDie(options, &admin);
-    reporter->Accepted(MakeTrigger(7));
-    reporter->Accepted(MakeTrigger(8));
+    ASSERT_THAT(reporter->Accepted(MakeTrigger(7)), IsOk());
+    ASSERT_THAT(reporter->Accepted(MakeTrigger(8)), IsOk());
     reporter->Finished(MakeResult(8));
     ASSERT_TRUE(admin.WaitDelivered(1));
   }
@@ -376,10 +376,15 @@ TEST(ResultReporterTest, UnjournaledResultsAreStillDelivered) {
     admin.Hold();
     reporter->Finished(MakeResult(1));
     ASSERT_TRUE(admin.WaitEntered(1));
+    // Accepted while the disk was fine, finished once it was full.
+    for (int64_t i = 2; i <= 6; ++i) {
+      ASSERT_THAT(reporter->Accepted(MakeTrigger(i)), IsOk());
+    }
     reporter->outbox()->InjectWriteErrorForTesting(ENOSPC);
-    RunAll(*reporter, 2, 6);
+    for (int64_t i = 2; i <= 6; ++i) reporter->Finished(MakeResult(i));
     ResultReporter::Stats stats = reporter->stats();
-    EXPECT_EQ(stats.journal_errors, 10);  // 5 ACCEPTED, 5 RESULT.
+    EXPECT_EQ(stats.journal_errors, 5);
+    EXPECT_EQ(stats.refused_triggers, 0);
     EXPECT_EQ(stats.pending, 6);
     reporter->outbox()->InjectWriteErrorForTesting(0);
     admin.Release();
@@ -421,6 +426,50 @@ TEST(ResultReporterTest, FullDiskStillDeliversEveryResult) {
   EXPECT_EQ(reporter->stats().pending, 0);
 }
 
+// A trigger whose ACCEPTED record fails is refused, with a message that says
+// why, and leaves no trace in the journal; accepting works again once the
+// disk does.
+TEST(ResultReporterTest, AcceptedIsRefusedWhenItCantBeJournaled) {
+  struct Case {
+    int error;
+    const char* message;
+  };
+  const Case cases[] = {
+      {ENOSPC, "data directory full: write "},
+      {EDQUOT, "data directory full: write "},
+      {EIO, "data directory failing, triggers can't be recorded: write "},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(strerror(c.error));
+    TempDir tmp;
+    FakeAdmin admin;
+    const ReporterOptions options = TestOptions(tmp.path());
+    {
+      auto reporter = CreateOrDie(options, &admin);
+      reporter->outbox()->InjectWriteErrorForTesting(c.error);
+      absl::Status refused = reporter->Accepted(MakeTrigger(1));
+      EXPECT_THAT(refused, StatusIs(absl::StatusCode::kResourceExhausted,
+                                    HasSubstr(c.message)));
+      EXPECT_THAT(refused.message(), HasSubstr(strerror(c.error)));
+      EXPECT_EQ(reporter->stats().refused_triggers, 1);
+      reporter->outbox()->InjectWriteErrorForTesting(0);
+      EXPECT_THAT(reporter->Accepted(MakeTrigger(2)), IsOk());
+      reporter->Shutdown(absl::Now());
+    }
+    // A crash-equivalent restart: only the run accepted is owed a result.
+    OutboxOptions outbox_options = options.outbox;
+    absl::StatusOr<std::unique_ptr<Outbox>> outbox =
+        Outbox::Open(outbox_options);
+    ASSERT_THAT(outbox, IsOk());
+    EXPECT_EQ((*outbox)->recovery().orphans, 1);
+    absl::StatusOr<std::vector<PendingResult>> pending =
+        (*outbox)->ReadPending(0, 10, 1 << 20);
+    ASSERT_THAT(pending, IsOk());
+    ASSERT_EQ(pending->size(), 1u);
+    EXPECT_EQ((*pending)[0].result.log_id, 2);
+  }
+}
+
 TEST(ResultReporterTest, ShutdownFlushesPendingResults) {
   TempDir tmp;
   FakeAdmin admin;
@@ -444,7 +493,7 @@ TEST(ResultReporterTest, StandaloneJournalsNothing) {
   auto reporter = CreateOrDie(options, nullptr);
   ASSERT_NE(reporter, nullptr);
   EXPECT_EQ(reporter->outbox(), nullptr);
-  reporter->Accepted(MakeTrigger(1));
+  EXPECT_THAT(reporter->Accepted(MakeTrigger(1)), IsOk());
   reporter->Finished(MakeResult(1));
   reporter->Shutdown(absl::Now());
   EXPECT_FALSE(std::filesystem::exists(options.outbox.dir));

@@ -103,6 +103,9 @@ TEST(CtlOutputTest, HumanLines) {
             "2/20000 job threads, 1/1024 running, 7 queued (at most 1000 per "
             "job), 3/256 log streams; limits in bytes: request 4194304, "
             "handler name 255, params 65536, glue source 1048576");
+  beat.set_max_run_log_bytes(67108864);
+  EXPECT_THAT(DescribeBeat(beat),
+              ::testing::EndsWith("glue source 1048576, run log 67108864"));
   EXPECT_EQ(DescribeRefusal(500, "block strategy effect: Discard Later"),
             "refused (500): block strategy effect: Discard Later");
   EXPECT_EQ(DescribeResult(200, ""), "result 200");
