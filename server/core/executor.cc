@@ -99,12 +99,9 @@ absl::Status Executor::Impl::Run(Trigger trigger) {
     job->mu.Lock();
   }
 
-  std::vector<QueuedRun> discarded;
-  const char* reason = nullptr;
-  absl::Status status =
-      AdmitLocked(*job, QueuedRun{std::move(trigger), *std::move(handler)},
-                  &discarded, &reason);
-  if (status.ok()) {
+  absl::StatusOr<Replaced> admitted =
+      AdmitLocked(*job, QueuedRun{std::move(trigger), *std::move(handler)});
+  if (admitted.ok()) {
     std::move(release).Cancel();
     if (!job->scheduled) {
       job->scheduled = true;
@@ -114,10 +111,13 @@ absl::Status Executor::Impl::Run(Trigger trigger) {
     }
   }
   job->mu.Unlock();
-  // A refusal leaves nothing behind, not even the job thread made for it.
-  if (!status.ok() && created) ForgetIfIdle(job);
-  ReportNotExecuted(std::move(discarded), reason == nullptr ? "" : reason);
-  return status;
+  if (!admitted.ok()) {
+    // A refusal leaves nothing behind, not even the job thread made for it.
+    if (created) ForgetIfIdle(job);
+    return admitted.status();
+  }
+  ReportNotExecuted(std::move(admitted->discarded), admitted->reason);
+  return absl::OkStatus();
 }
 
 void Executor::Impl::ForgetIfIdle(const std::shared_ptr<JobThread>& job) {
@@ -132,22 +132,23 @@ void Executor::Impl::ForgetIfIdle(const std::shared_ptr<JobThread>& job) {
   job_threads_.fetch_sub(1);
 }
 
-absl::Status Executor::Impl::AdmitLocked(JobThread& job, QueuedRun run,
-                                         std::vector<QueuedRun>* discarded,
-                                         const char** reason) {
+absl::StatusOr<Executor::Impl::Replaced> Executor::Impl::AdmitLocked(
+    JobThread& job, QueuedRun run) {
   const Trigger& t = run.trigger;
   const HandlerKey key = HandlerKey::Of(t);
+  // Why the runs before this one are replaced; null: they are not.
+  const char* reason = nullptr;
   if (job.busy()) {
     if (key != job.key) {
-      *reason = kReasonHandlerChange;
+      reason = kReasonHandlerChange;
     } else if (t.block_strategy == BlockStrategy::kDiscardLater) {
       return absl::FailedPreconditionError(
           "block strategy effect: Discard Later");
     } else if (t.block_strategy == BlockStrategy::kCoverEarly) {
-      *reason = kReasonCoverEarly;
+      reason = kReasonCoverEarly;
     }
   }
-  if (*reason == nullptr &&
+  if (reason == nullptr &&
       static_cast<int>(job.queue.size()) >= options_.max_queue_depth) {
     LOG_EVERY_N(WARNING, 100) << LogPrefix(t) << "queue bound reached ("
                               << options_.max_queue_depth << ")";
@@ -162,19 +163,20 @@ absl::Status Executor::Impl::AdmitLocked(JobThread& job, QueuedRun run,
   if (absl::Status recorded = sink_->Accepted(t); !recorded.ok()) {
     // The sink logs the cause (rate-limited); this is per-run detail.
     VLOG(1) << LogPrefix(t) << "refused: " << recorded;
-    *reason = nullptr;
     return recorded;
   }
-  if (*reason != nullptr) {
-    *discarded = job.TakeQueueLocked();
-    queued_.fetch_sub(static_cast<int64_t>(discarded->size()));
-    if (job.running_cancel != nullptr) job.running_cancel->Cancel(*reason);
+  Replaced replaced;
+  if (reason != nullptr) {
+    replaced.reason = reason;
+    replaced.discarded = job.TakeQueueLocked();
+    queued_.fetch_sub(static_cast<int64_t>(replaced.discarded.size()));
+    if (job.running_cancel != nullptr) job.running_cancel->Cancel(reason);
   }
   job.key = key;
   VLOG(1) << LogPrefix(t) << "accepted";
   job.queue.push_back(std::move(run));
   queued_.fetch_add(1);
-  return absl::OkStatus();
+  return replaced;
 }
 
 absl::Status Executor::Impl::IdleBeat(int64_t job_id) const {

@@ -113,11 +113,17 @@ class Executor::Impl {
   bool IsActive(int64_t log_id) const;
 
   absl::StatusOr<HandlerPtr> ResolveHandler(const Trigger& t) const;
-  // Applies the block strategy and queues `run` on `job`. On error nothing
-  // changed. `*discarded` and `*reason` receive runs replaced by it.
-  absl::Status AdmitLocked(JobThread& job, QueuedRun run,
-                           std::vector<QueuedRun>* discarded,
-                           const char** reason)
+  // What admitting a trigger did to the runs before it.
+  struct Replaced {
+    // Why they were replaced (cover early, handler change); empty: they
+    // were not, and `discarded` is empty.
+    absl::string_view reason;
+    // The queued runs it displaced; the running one was cancelled.
+    std::vector<QueuedRun> discarded;
+  };
+  // Applies the block strategy and queues `run` on `job`, replacing what
+  // the strategy says. On error nothing changed.
+  absl::StatusOr<Replaced> AdmitLocked(JobThread& job, QueuedRun run)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(job.mu);
 
   // Removes `job` from its shard if it is still there and was never used
