@@ -3,6 +3,7 @@
 #include <utility>
 
 #include "glog/logging.h"
+#include "handlers/script_recovery.h"
 #include "server/core/outbox.h"
 
 namespace xxljob {
@@ -31,6 +32,9 @@ absl::StatusOr<std::unique_ptr<ExecutorApp>> ExecutorApp::Start(
     app->admin_ = *std::move(client);
   }
 
+  // Scripts a crashed predecessor left running die before their runs are
+  // reported as "executor restarted before the run finished".
+  RecoverScriptRuns(ScriptRunsDir(options.server.executor.log_path));
   ReporterOptions reporter = options.reporter;
   if (reporter.outbox.dir.empty()) {
     reporter.outbox.dir = OutboxDir(options.server.executor.log_path);
