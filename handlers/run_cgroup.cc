@@ -67,8 +67,7 @@ Mounts ReadMounts() {
     const size_t dash = line.find(" - ");
     if (dash == std::string::npos) continue;
     std::vector<std::string> left = absl::StrSplit(line.substr(0, dash), ' ');
-    std::vector<std::string> right =
-        absl::StrSplit(line.substr(dash + 3), ' ');
+    std::vector<std::string> right = absl::StrSplit(line.substr(dash + 3), ' ');
     if (left.size() < 5 || right.size() < 3) continue;
     const Mount mount{left[3], left[4]};
     if (right[0] == "cgroup2" && mounts.v2.point.empty()) {
@@ -126,8 +125,8 @@ bool EnableController(const std::string& dir, absl::string_view controller) {
   };
   if (listed(dir + "/cgroup.subtree_control", controller)) return true;
   if (!listed(dir + "/cgroup.controllers", controller)) return false;
-  const int err = WriteFile(dir + "/cgroup.subtree_control",
-                            absl::StrCat("+", controller));
+  const int err =
+      WriteFile(dir + "/cgroup.subtree_control", absl::StrCat("+", controller));
   if (err != 0) {
     // EBUSY: `dir` holds processes (this one) and is not the root; the
     // operator has to delegate a cgroup without them (operations.md).
@@ -155,8 +154,8 @@ std::string CgroupSetup::Describe() const {
   std::string out;
   if (!v2_parent.empty()) {
     absl::StrAppend(&out, "v2 under ", v2_parent, " (cgroup.kill",
-                    v2_memory ? ", memory.max" : "", v2_pids ? ", pids.max" : "",
-                    ")");
+                    v2_memory ? ", memory.max" : "",
+                    v2_pids ? ", pids.max" : "", ")");
   }
   if (!v1_memory_parent.empty()) {
     absl::StrAppend(&out, out.empty() ? "" : "; ", "v1 memory under ",
@@ -187,7 +186,8 @@ absl::StatusOr<CgroupSetup> DiscoverCgroups(absl::string_view mode,
     if (!own.empty() && CanCreateUnder(own)) setup.v2_parent = own;
   }
   if (!setup.v2_parent.empty()) {
-    setup.v2_memory = want_memory && EnableController(setup.v2_parent, "memory");
+    setup.v2_memory =
+        want_memory && EnableController(setup.v2_parent, "memory");
     setup.v2_pids = want_pids && EnableController(setup.v2_parent, "pids");
   }
   if (want_memory && !setup.v2_memory) {
@@ -253,8 +253,8 @@ absl::StatusOr<std::unique_ptr<RunCgroup>> RunCgroup::Create(
     absl::StatusOr<std::string> dir = make(setup.v1_memory_parent);
     if (!dir.ok()) return fail(dir.status());
     cg->v1_memory_ = *dir;
-    if (absl::Status s = set(*dir + "/memory.limit_in_bytes",
-                             limits.memory_bytes);
+    if (absl::Status s =
+            set(*dir + "/memory.limit_in_bytes", limits.memory_bytes);
         !s.ok()) {
       return fail(s);
     }

@@ -52,9 +52,9 @@ bool ParseIdentity(absl::string_view value, pid_t* pid, uint64_t* start) {
 }  // namespace
 
 std::string FormatRunRecord(const RunRecord& r) {
-  std::string out = absl::StrCat(kMagic, "\nboot=", r.boot_id,
-                                 "\nexecutor=", r.executor_pid, " ",
-                                 r.executor_start, "\ntag=", r.tag, "\n");
+  std::string out =
+      absl::StrCat(kMagic, "\nboot=", r.boot_id, "\nexecutor=", r.executor_pid,
+                   " ", r.executor_start, "\ntag=", r.tag, "\n");
   if (!r.name.empty()) absl::StrAppend(&out, "name=", r.name, "\n");
   for (const std::string& dir : r.cgroups) {
     absl::StrAppend(&out, "cgroup=", dir, "\n");

@@ -153,7 +153,8 @@ int KillRound(std::vector<Leftover>& runs,
     // process (a pid is reused only once nothing has it as its pid, group
     // or session).
     auto it = by_pid.find(sid);
-    if (it != by_pid.end() && it->second->start_time != run.record.program_start)
+    if (it != by_pid.end() &&
+        it->second->start_time != run.record.program_start)
       continue;
     for (const ProcStat& p : procs) {
       if (p.sid == sid) take(p, &run);
@@ -215,10 +216,11 @@ ScriptRecovery RecoverScriptRuns(const std::string& dir,
   }
   LOG(WARNING) << "a previous executor left " << report.runs
                << " script run(s) behind: killed " << report.processes
-               << " process(es) in " << absl::FormatDuration(absl::Now() - start)
-               << (report.left > 0 ? absl::StrCat("; ", report.left,
-                                                  " run(s) not gone yet")
-                                   : "");
+               << " process(es) in "
+               << absl::FormatDuration(absl::Now() - start)
+               << (report.left > 0
+                       ? absl::StrCat("; ", report.left, " run(s) not gone yet")
+                       : "");
   return report;
 }
 

@@ -24,10 +24,10 @@ namespace xxljob {
 std::string ScriptRunsDir(const std::string& log_path);
 
 struct ScriptRecovery {
-  int runs = 0;            // Records of dead executors found.
-  int processes = 0;       // Processes killed.
-  int left = 0;            // Runs with processes alive after `timeout`.
-  int live_executor = 0;   // Records of a live executor, left alone.
+  int runs = 0;           // Records of dead executors found.
+  int processes = 0;      // Processes killed.
+  int left = 0;           // Runs with processes alive after `timeout`.
+  int live_executor = 0;  // Records of a live executor, left alone.
 };
 
 // Kills the leftovers of the runs recorded in `dir` and waits until they

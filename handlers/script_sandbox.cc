@@ -64,7 +64,7 @@ absl::StatusOr<ScriptUser> ResolveScriptUser(absl::string_view name) {
   std::vector<gid_t> groups(count);
   while (getgrouplist(user_name.c_str(), user.gid, groups.data(), &count) < 0) {
     groups.resize(count > static_cast<int>(groups.size()) ? count
-                                                           : groups.size() * 2);
+                                                          : groups.size() * 2);
     count = static_cast<int>(groups.size());
   }
   groups.resize(count);
@@ -77,7 +77,8 @@ absl::StatusOr<ScriptUser> ResolveScriptUser(absl::string_view name) {
                              : geteuid() == 0;
   if (!can) {
     return absl::FailedPreconditionError(absl::StrCat(
-        "running scripts as user \"", name, "\" needs root or the "
+        "running scripts as user \"", name,
+        "\" needs root or the "
         "CAP_SETUID and CAP_SETGID capabilities; this process is uid ",
         geteuid(), " without them"));
   }

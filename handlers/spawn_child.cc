@@ -86,7 +86,7 @@ struct Plan {
 };
 
 long Sys(long number, long a = 0, long b = 0, long c = 0,  // NOLINT
-         long d = 0) {                                       // NOLINT
+         long d = 0) {                                     // NOLINT
   return syscall(number, a, b, c, d);
 }
 
@@ -151,7 +151,8 @@ __attribute__((no_sanitize("address", "thread"))) bool Install(int fd,
     }
   }
   const uint64_t empty = 0;
-  Sys(SYS_rt_sigprocmask, SIG_SETMASK, reinterpret_cast<long>(&empty),  // NOLINT
+  Sys(SYS_rt_sigprocmask, SIG_SETMASK,
+      reinterpret_cast<long>(&empty),  // NOLINT
       0, sizeof(empty));
   Sys(SYS_execve, reinterpret_cast<long>(p.program),  // NOLINT
       reinterpret_cast<long>(p.argv), reinterpret_cast<long>(p.envp));
@@ -246,8 +247,8 @@ absl::StatusOr<pid_t> SpawnChild(const ChildSpec& spec) {
     return absl::ErrnoToStatus(failure.err,
                                absl::StrCat("cannot execute ", spec.program));
   }
-  return absl::InternalError(absl::StrCat(StepName(failure.step), ": ",
-                                          std::strerror(failure.err)));
+  return absl::InternalError(
+      absl::StrCat(StepName(failure.step), ": ", std::strerror(failure.err)));
 }
 
 }  // namespace process_internal

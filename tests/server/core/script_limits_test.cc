@@ -92,9 +92,8 @@ TEST_F(ScriptLimitsTest, ForkBombEndsWithAProcessLimitResult) {
                     "v2 with the pids controller, or a v1 pids hierarchy); "
                     "see ForkBombAsAScriptUserIsBoundedByItsProcessLimit";
   }
-  auto executor = Start([](ExecutorOptions& o) {
-    o.script_max_processes = 32;
-  });
+  auto executor =
+      Start([](ExecutorOptions& o) { o.script_max_processes = 32; });
   ASSERT_NE(executor, nullptr);
   ASSERT_THAT(executor->Run(Script(1, 1, kForkBomb)), IsOk());
   RunResult r = ResultOf(1);
@@ -110,9 +109,8 @@ TEST_F(ScriptLimitsTest, MemoryHogEndsWithAMemoryLimitResult) {
                     "cgroup v2 with the memory controller, or a v1 memory "
                     "hierarchy); see MemoryHogWithoutACgroupFailsItsAllocation";
   }
-  auto executor = Start([](ExecutorOptions& o) {
-    o.script_max_memory_bytes = 128 << 20;
-  });
+  auto executor =
+      Start([](ExecutorOptions& o) { o.script_max_memory_bytes = 128 << 20; });
   ASSERT_NE(executor, nullptr);
   ASSERT_THAT(executor->Run(Script(1, 1, kMemoryHog, GlueType::kPython)),
               IsOk());
@@ -140,9 +138,8 @@ TEST_F(ScriptLimitsTest, MemoryHogWithoutACgroupFailsItsAllocation) {
 }
 
 TEST_F(ScriptLimitsTest, CpuSpinnerEndsWithACpuLimitResult) {
-  auto executor = Start([](ExecutorOptions& o) {
-    o.script_max_cpu = absl::Seconds(1);
-  });
+  auto executor =
+      Start([](ExecutorOptions& o) { o.script_max_cpu = absl::Seconds(1); });
   ASSERT_NE(executor, nullptr);
   ASSERT_THAT(executor->Run(Script(1, 1, "while :; do :; done")), IsOk());
   RunResult r = ResultOf(1);
@@ -153,9 +150,8 @@ TEST_F(ScriptLimitsTest, CpuSpinnerEndsWithACpuLimitResult) {
 }
 
 TEST_F(ScriptLimitsTest, FileFillerEndsWithAFileSizeLimitResult) {
-  auto executor = Start([](ExecutorOptions& o) {
-    o.script_max_file_bytes = 1 << 20;
-  });
+  auto executor =
+      Start([](ExecutorOptions& o) { o.script_max_file_bytes = 1 << 20; });
   ASSERT_NE(executor, nullptr);
   const std::string file = dir_.path() + "/big";
   // bash reports its child's SIGXFSZ as 128 + 25.
@@ -186,10 +182,10 @@ TEST_F(ScriptUserTest, ScriptsRunAsTheScriptUser) {
   auto executor = Start([](ExecutorOptions& o) { o.script_user = "nobody"; });
   ASSERT_NE(executor, nullptr);
   ASSERT_THAT(
-      executor->Run(Script(1, 1, absl::StrCat("[ \"$(id -u)\" = ", nobody_uid_,
-                                              " ] && [ \"$(id -ru)\" = ",
-                                              nobody_uid_,
-                                              " ] && [ \"$USER\" = nobody ]"))),
+      executor->Run(Script(1, 1,
+                           absl::StrCat("[ \"$(id -u)\" = ", nobody_uid_,
+                                        " ] && [ \"$(id -ru)\" = ", nobody_uid_,
+                                        " ] && [ \"$USER\" = nobody ]"))),
       IsOk());
   RunResult r = ResultOf(1);
   EXPECT_EQ(r.handle_code, 200) << r.handle_msg;
