@@ -96,9 +96,11 @@ struct ProcessRunnerOptions {
   ScriptSandbox sandbox;
 };
 
-// The real runner (Linux: posix_spawn with POSIX_SPAWN_SETSID, pidfds,
-// /proc). Each program runs as the leader of a new session and process group;
-// the processes of a run are that session, every descendant of the program
+// The real runner (Linux: a raw clone and exec, pidfds, /proc, cgroups).
+// Each program runs as the leader of a new session and process group, in
+// the run's cgroup when one can be made (then every process in it belongs
+// to the run), under the sandbox's user and limits; the processes of a run
+// are also that session, every descendant of the program
 // (found through /proc while the tree is intact, even those that called
 // setsid), and orphans re-parented to this process that carry the run's tag
 // (XXL_EXECUTOR_RUN, an environment variable the runner adds). When the

@@ -44,6 +44,9 @@ constexpr absl::string_view kTagPrefix = "XXL_EXECUTOR_RUN=";
 struct Leftover {
   std::string path;
   RunRecord record;
+  // Rounds in a row that found none of its processes; two make it done (a
+  // process caught mid-exec or mid-fork by one scan is seen by the next).
+  int quiet_rounds = 0;
   bool done = false;
 };
 
@@ -170,9 +173,12 @@ int KillRound(std::vector<Leftover>& runs,
   for (Leftover& run : runs) {
     if (run.done) continue;
     if (found.contains(&run)) {
+      run.quiet_rounds = 0;
       ++not_done;
-    } else {
+    } else if (++run.quiet_rounds >= 2) {
       run.done = true;
+    } else {
+      ++not_done;
     }
   }
   return not_done;
