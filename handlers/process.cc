@@ -368,7 +368,10 @@ ChildSpec Supervisor::MakeChildSpec(const ProcessSpec& spec,
   child.argv.insert(child.argv.end(), spec.args.begin(), spec.args.end());
   child.env = BuildEnv(spec, tag, options_.sandbox.user);
   child.output_fd = output_fd;
-  if (cgroup_ != nullptr) child.cgroup_fds = cgroup_->join_fds();
+  if (cgroup_ != nullptr) {
+    child.cgroup_fds = cgroup_->join_fds();
+    child.cgroup_dir_fd = cgroup_->v2_dir_fd();
+  }
   const ScriptLimits& limits = options_.sandbox.limits;
   auto add = [&child](int resource, uint64_t value) {
     rlimit current{};

@@ -230,6 +230,7 @@ absl::StatusOr<std::unique_ptr<RunCgroup>> RunCgroup::Create(
     absl::StatusOr<std::string> dir = make(setup.v2_parent);
     if (!dir.ok()) return fail(dir.status());
     cg->v2_ = *dir;
+    cg->v2_dir_fd_ = open(dir->c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (limits.memory_bytes > 0 && setup.v2_memory) {
       if (absl::Status s = set(cg->v2_ + "/memory.max", limits.memory_bytes);
           !s.ok()) {
@@ -280,6 +281,8 @@ RunCgroup::~RunCgroup() { CloseJoinFds(); }
 void RunCgroup::CloseJoinFds() {
   for (int fd : join_fds_) close(fd);
   join_fds_.clear();
+  if (v2_dir_fd_ >= 0) close(v2_dir_fd_);
+  v2_dir_fd_ = -1;
 }
 
 std::vector<pid_t> RunCgroup::Members() const {

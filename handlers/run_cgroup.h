@@ -83,7 +83,13 @@ class RunCgroup {
   // writes "0" to each before exec, so the program is a member from its
   // first instruction.
   const std::vector<int>& join_fds() const { return join_fds_; }
-  // Closes join_fds (the parent's copies) once the child has started.
+  // The v2 cgroup's directory, open for clone3's CLONE_INTO_CGROUP (the
+  // child is then born in it, which saves a migration: an RCU grace period
+  // under cgroup_threadgroup_rwsem); -1 without a v2 cgroup. Its
+  // cgroup.procs is join_fds()[0].
+  int v2_dir_fd() const { return v2_dir_fd_; }
+  // Closes join_fds and v2_dir_fd (the parent's copies) once the child has
+  // started.
   void CloseJoinFds();
   // Every directory of the run (v2 first), for the run's record.
   const std::vector<std::string>& dirs() const { return dirs_; }
@@ -119,6 +125,7 @@ class RunCgroup {
   std::string v1_pids_;
   std::vector<std::string> dirs_;
   std::vector<int> join_fds_;
+  int v2_dir_fd_ = -1;
   Limits limits_;
   bool memory_limited_ = false;
   bool pids_limited_ = false;

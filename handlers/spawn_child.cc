@@ -2,6 +2,7 @@
 #include "handlers/spawn_child.h"
 
 #include <fcntl.h>
+#include <linux/sched.h>
 #include <signal.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -76,6 +77,7 @@ struct Plan {
   int error_fd;
   const int* cgroup_fds;
   size_t cgroup_count;
+  size_t cgroup_first;  // 1 when born in the cgroup of cgroup_fds[0].
   const std::pair<int, rlimit>* limits;
   size_t limit_count;
   bool switch_user;
@@ -115,7 +117,7 @@ __attribute__((no_sanitize("address", "thread"))) bool Install(int fd,
         sizeof(dfl.mask));
   }
   if (Sys(SYS_setsid) < 0) ChildFail(p, kSetsid);
-  for (size_t i = 0; i < p.cgroup_count; ++i) {
+  for (size_t i = p.cgroup_first; i < p.cgroup_count; ++i) {
     if (Sys(SYS_write, p.cgroup_fds[i], reinterpret_cast<long>("0"), 1) != 1)
       ChildFail(p, kCgroup);
   }
@@ -194,20 +196,21 @@ absl::StatusOr<pid_t> SpawnChild(const ChildSpec& spec) {
   if (output_fd < 0 || error_fd < 0) {
     return absl::ErrnoToStatus(errno, "fcntl F_DUPFD_CLOEXEC");
   }
-  const Plan plan{spec.program.c_str(),
-                  argv.data(),
-                  envp.data(),
-                  output_fd,
-                  error_fd,
-                  spec.cgroup_fds.data(),
-                  spec.cgroup_fds.size(),
-                  spec.limits.data(),
-                  spec.limits.size(),
-                  spec.switch_user,
-                  spec.uid,
-                  spec.gid,
-                  spec.groups.data(),
-                  spec.groups.size()};
+  Plan plan{spec.program.c_str(),
+            argv.data(),
+            envp.data(),
+            output_fd,
+            error_fd,
+            spec.cgroup_fds.data(),
+            spec.cgroup_fds.size(),
+            0,
+            spec.limits.data(),
+            spec.limits.size(),
+            spec.switch_user,
+            spec.uid,
+            spec.gid,
+            spec.groups.data(),
+            spec.groups.size()};
 
   // All signals blocked in this thread across the clone: no handler of
   // ours may run in the child before step 1 resets them.
@@ -218,8 +221,24 @@ absl::StatusOr<pid_t> SpawnChild(const ChildSpec& spec) {
   pid_t pid;
   {
     absl::MutexLock lock(&table.mu);
-    pid = static_cast<pid_t>(Sys(SYS_clone, SIGCHLD, 0, 0, 0));
-    if (pid == 0) ChildMain(plan);
+    pid = -1;
+    if (spec.cgroup_dir_fd >= 0 && !spec.cgroup_fds.empty()) {
+      clone_args args{};
+      args.flags = CLONE_INTO_CGROUP;
+      args.exit_signal = SIGCHLD;
+      args.cgroup = static_cast<uint64_t>(spec.cgroup_dir_fd);
+      plan.cgroup_first = 1;
+      pid = static_cast<pid_t>(Sys(SYS_clone3,
+                                   reinterpret_cast<long>(&args),  // NOLINT
+                                   sizeof(args)));
+      if (pid == 0) ChildMain(plan);
+    }
+    if (pid < 0) {
+      // No clone3 or CLONE_INTO_CGROUP (before 5.7): join by writing.
+      plan.cgroup_first = 0;
+      pid = static_cast<pid_t>(Sys(SYS_clone, SIGCHLD, 0, 0, 0));
+      if (pid == 0) ChildMain(plan);
+    }
     if (pid > 0) table.claimed.insert(pid);
   }
   const int clone_errno = errno;

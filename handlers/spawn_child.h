@@ -3,7 +3,8 @@
 // and switch user (setgroups, setgid, setuid) after fork and before exec,
 // and glibc 2.36's posix_spawn can do none of these.
 //
-// So the child is made with a raw clone(SIGCHLD) (a fork that runs no
+// So the child is made with a raw clone3 (into the run's v2 cgroup when
+// there is one) or clone(SIGCHLD) (a fork that runs no
 // pthread_atfork handlers: gRPC's would wait for its threads to quiesce) and
 // makes only raw system calls until exec: no libc lock, no allocation, no
 // sanitizer interceptor can be hit in a copy of a multithreaded process. In
@@ -43,6 +44,9 @@ struct ChildSpec {
   std::vector<std::string> env;   // "NAME=value".
   int output_fd = -1;             // Becomes 1 and 2.
   std::vector<int> cgroup_fds;    // cgroup.procs files open for writing.
+  // A v2 cgroup directory to be born in (clone3 CLONE_INTO_CGROUP, 5.7+);
+  // its cgroup.procs is cgroup_fds[0], written only if clone3 can't.
+  int cgroup_dir_fd = -1;
   std::vector<std::pair<int, rlimit>> limits;
   bool switch_user = false;
   uid_t uid = 0;
