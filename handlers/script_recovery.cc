@@ -141,8 +141,12 @@ int KillRound(std::vector<Leftover>& runs,
   for (const ProcStat& p : procs) by_pid[p.pid] = &p;
   absl::flat_hash_set<Leftover*> found;
   const pid_t self = getpid();
+  // A run's session is made by setsid in its child, so it is never ours:
+  // a session id that looks like a run's but is ours (a reused pid) is
+  // left alone, and with it this process's own family.
+  const pid_t own_sid = getsid(0);
   auto take = [&](const ProcStat& p, Leftover* run) {
-    if (p.pid == self || p.pid <= 1 || p.dead()) return;
+    if (p.pid == self || p.pid <= 1 || p.dead() || p.sid == own_sid) return;
     KillProcess(p);
     killed.insert({p.pid, p.start_time});
     found.insert(run);

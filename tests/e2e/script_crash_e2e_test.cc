@@ -7,6 +7,7 @@
 // trigger of the job runs. Processes are named by pid and start time
 // (pids get reused) and read from /proc.
 #include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -196,6 +197,36 @@ TEST_P(ScriptCrashE2eTest, KillNineLeavesNoScriptProcessAfterRestart) {
   }
   EXPECT_TRUE(found);
   EXPECT_THAT(restarted->Terminate(), IsOk());
+}
+
+// --script_user needs root or CAP_SETUID + CAP_SETGID: without them the
+// executor refuses to start, with exit code 2 and a message saying so.
+TEST(ScriptUserStartTest, WithoutThePrivilegeToSwitchUsersTheStartFails) {
+  if (geteuid() != 0) GTEST_SKIP() << "needs root to drop to nobody";
+  if (!std::filesystem::exists("/usr/bin/setpriv")) {
+    GTEST_SKIP() << "no setpriv (util-linux) here";
+  }
+  testing::TempDir dir;
+  std::filesystem::permissions(dir.path(), std::filesystem::perms::all);
+  const std::string command = absl::StrCat(
+      "/usr/bin/setpriv --reuid=nobody --regid=nogroup --clear-groups ",
+      ExecutorProcess::BinaryPath(),
+      " --listen=127.0.0.1:0 --log_path=", dir.path(),
+      "/data --enable_scripts --script_user=root 2>&1");
+  FILE* pipe = popen(command.c_str(), "r");
+  ASSERT_NE(pipe, nullptr);
+  std::string output;
+  char buf[4096];
+  for (size_t n; (n = fread(buf, 1, sizeof(buf), pipe)) > 0;) {
+    output.append(buf, n);
+  }
+  const int status = pclose(pipe);
+  ASSERT_TRUE(WIFEXITED(status)) << output;
+  EXPECT_EQ(WEXITSTATUS(status), 2) << output;
+  EXPECT_THAT(output, ::testing::HasSubstr(
+                          "script_user: running scripts as user \"root\" "
+                          "needs root or the CAP_SETUID and CAP_SETGID "
+                          "capabilities"));
 }
 
 INSTANTIATE_TEST_SUITE_P(Cgroups, ScriptCrashE2eTest,
