@@ -77,7 +77,8 @@
 // process_tree.h/.cc: reading /proc, attributing processes to a run and
 // signalling them by pidfd (ProcessTree), the process-wide table of claimed
 // children with the stray reaper, and the subreaper flag. spawn_child.h:
-// the child. run_cgroup.h, run_record.h: cgroups and records.
+// the child. run_sandbox.h: its environment, rlimits and user, and naming
+// the limit that ended a run. run_cgroup.h, run_record.h: cgroups, records.
 #include "handlers/process.h"
 
 #include <fcntl.h>
@@ -98,7 +99,6 @@
 #include <utility>
 
 #include "absl/cleanup/cleanup.h"
-#include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -108,16 +108,14 @@
 #include "handlers/process_tree.h"
 #include "handlers/run_cgroup.h"
 #include "handlers/run_record.h"
+#include "handlers/run_sandbox.h"
 #include "handlers/spawn_child.h"
-
-extern char** environ;
 
 namespace xxljob {
 namespace {
 
 using process_internal::BecomeSubreaper;
 using process_internal::CgroupSetup;
-using process_internal::ChildSpec;
 using process_internal::ChildTable;
 using process_internal::Fd;
 using process_internal::PidfdOpen;
@@ -144,33 +142,6 @@ constexpr absl::Duration kLimitCheckInterval = absl::Milliseconds(100);
 // Freeze and kill rescans stop after this many rounds; each round stops
 // every process found, so only a tree deeper than this outruns it.
 constexpr int kMaxCollectRounds = 64;
-
-// "NAME=value" strings: ours, then `spec.env`, then the run's tag; HOME,
-// USER and LOGNAME are the script user's when there is one.
-std::vector<std::string> BuildEnv(const ProcessSpec& spec,
-                                  const std::string& tag,
-                                  const std::optional<ScriptUser>& user) {
-  std::vector<std::pair<std::string, std::string>> extra = spec.env;
-  if (user.has_value()) {
-    extra.insert(
-        extra.begin(),
-        {{"HOME", user->home}, {"USER", user->name}, {"LOGNAME", user->name}});
-  }
-  absl::flat_hash_set<std::string> replaced = {kRunTagVar};
-  for (const auto& [name, value] : extra) replaced.insert(name);
-  std::vector<std::string> env;
-  for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
-    const absl::string_view entry(*e);
-    if (!replaced.contains(entry.substr(0, entry.find('=')))) {
-      env.emplace_back(entry);
-    }
-  }
-  for (const auto& [name, value] : extra) {
-    env.push_back(absl::StrCat(name, "=", value));
-  }
-  env.push_back(absl::StrCat(kRunTagVar, "=", tag));
-  return env;
-}
 
 int PollTimeoutMs(absl::Time until) {
   if (until == absl::InfiniteFuture()) return -1;
@@ -206,15 +177,11 @@ class Supervisor {
   // The run's cgroup (cgroup_ stays null without one) and record.
   void MakeCgroup(const std::string& tag, const ProcessSpec& spec);
   absl::Status WriteRecord(const std::string& tag, const ProcessSpec& spec);
-  ChildSpec MakeChildSpec(const ProcessSpec& spec, const std::string& tag,
-                          int output_fd) const;
   // Whether a cgroup limit was hit (sets limit_).
   bool CheckCgroupLimits();
   // Whether every process of the run is gone: `tree_alive` says for the
   // tree, and the cgroup must be empty.
   bool AllGone(int tree_alive) const;
-  // Names the limit that ended the run, from how the program ended.
-  void NameLimitFromExit(const ProcessExit& exit, const rusage& usage);
   // Loops until the run's processes are gone; error if they outlive SIGKILL.
   absl::Status Supervise();
   // Waits for output, the program's exit, a wake-up, or `until`.
@@ -296,7 +263,9 @@ absl::Status Supervisor::Spawn(const ProcessSpec& spec) {
   if (absl::Status s = WriteRecord(tag, spec); !s.ok()) return s;
 
   absl::StatusOr<pid_t> pid =
-      process_internal::SpawnChild(MakeChildSpec(spec, tag, write_end.get()));
+      process_internal::SpawnChild(process_internal::SandboxedChild(
+          spec, options_.sandbox, cgroup_.get(),
+          absl::StrCat(kRunTagVar, "=", tag), write_end.get()));
   if (!pid.ok()) return pid.status();
   std::move(undo).Cancel();
   program_ = *pid;
@@ -330,7 +299,7 @@ void Supervisor::MakeCgroup(const std::string& tag, const ProcessSpec& spec) {
     cgroup_ = *std::move(cgroup);
     return;
   }
-  // The run goes on with rlimits (MakeChildSpec sees no cgroup) and /proc
+  // The run goes on with rlimits (SandboxedChild sees no cgroup) and /proc
   // tracking, as on a host without cgroups.
   LOG_EVERY_N(WARNING, 100)
       << "[" << spec.name << "] no cgroup for the run: " << cgroup.status();
@@ -357,58 +326,6 @@ absl::Status Supervisor::WriteRecord(const std::string& tag,
   }
   record_ = *std::move(file);
   return absl::OkStatus();
-}
-
-ChildSpec Supervisor::MakeChildSpec(const ProcessSpec& spec,
-                                    const std::string& tag,
-                                    int output_fd) const {
-  ChildSpec child;
-  child.program = spec.program;
-  child.argv = {spec.program};
-  child.argv.insert(child.argv.end(), spec.args.begin(), spec.args.end());
-  child.env = BuildEnv(spec, tag, options_.sandbox.user);
-  child.output_fd = output_fd;
-  if (cgroup_ != nullptr) {
-    child.cgroup_fds = cgroup_->join_fds();
-    child.cgroup_dir_fd = cgroup_->v2_dir_fd();
-  }
-  const ScriptLimits& limits = options_.sandbox.limits;
-  auto add = [&child](int resource, uint64_t value) {
-    rlimit current{};
-    getrlimit(resource, &current);
-    // A soft limit may be set anywhere up to the hard one; never above.
-    rlimit wanted{std::min<rlim_t>(value, current.rlim_max),
-                  std::min<rlim_t>(value, current.rlim_max)};
-    child.limits.push_back({resource, wanted});
-  };
-  if (limits.cpu > absl::ZeroDuration()) {
-    const rlim_t seconds =
-        absl::ToInt64Seconds(absl::Ceil(limits.cpu, absl::Seconds(1)));
-    rlimit current{};
-    getrlimit(RLIMIT_CPU, &current);
-    // SIGXCPU at the soft limit; SIGKILL 5 s of CPU later if it is caught.
-    const rlim_t hard = std::min<rlim_t>(seconds + 5, current.rlim_max);
-    child.limits.push_back({RLIMIT_CPU, {std::min(seconds, hard), hard}});
-  }
-  if (limits.file_bytes > 0) add(RLIMIT_FSIZE, limits.file_bytes);
-  const bool cgroup_memory = cgroup_ != nullptr && cgroup_->memory_limited();
-  if (limits.memory_bytes > 0 && !cgroup_memory) {
-    add(RLIMIT_AS, limits.memory_bytes);
-  }
-  const std::optional<ScriptUser>& user = options_.sandbox.user;
-  const bool own_user =
-      user.has_value() && user->uid != 0 && user->uid != getuid();
-  const bool cgroup_pids = cgroup_ != nullptr && cgroup_->pids_limited();
-  if (limits.processes > 0 && own_user && !cgroup_pids) {
-    add(RLIMIT_NPROC, limits.processes);
-  }
-  if (user.has_value()) {
-    child.switch_user = true;
-    child.uid = user->uid;
-    child.gid = user->gid;
-    child.groups = user->groups;
-  }
-  return child;
 }
 
 absl::Status Supervisor::Supervise() {
@@ -487,45 +404,13 @@ absl::Status Supervisor::Supervise() {
   }
 }
 
-bool Supervisor::AllGone(int tree_alive) const {
-  return tree_alive == 0 && (cgroup_ == nullptr || !cgroup_->Populated());
-}
-
 bool Supervisor::CheckCgroupLimits() {
-  if (!limit_.empty()) return true;
-  const RunCgroup::Limits& limits = cgroup_->limits();
-  if (cgroup_->pids_limited() && cgroup_->ForksRefused() > 0) {
-    limit_ = absl::StrCat("process limit (", limits.processes,
-                          " per run) reached: a fork was refused");
-  } else if (cgroup_->memory_limited() && cgroup_->OomKills() > 0) {
-    limit_ = absl::StrCat("memory limit (", limits.memory_bytes,
-                          " bytes per run) reached: the kernel's OOM killer "
-                          "ended a process");
-  }
+  if (limit_.empty()) limit_ = process_internal::CgroupLimitHit(*cgroup_);
   return !limit_.empty();
 }
 
-void Supervisor::NameLimitFromExit(const ProcessExit& exit,
-                                   const rusage& usage) {
-  if (!limit_.empty() || killed_) return;
-  const ScriptLimits& limits = options_.sandbox.limits;
-  // A shell reports a child killed by a signal as 128 + the signal.
-  auto ended_by = [&exit](int sig) {
-    return exit.signaled ? exit.signal == sig : exit.exit_code == 128 + sig;
-  };
-  const absl::Duration cpu_used = absl::DurationFromTimeval(usage.ru_utime) +
-                                  absl::DurationFromTimeval(usage.ru_stime);
-  if (limits.cpu > absl::ZeroDuration() &&
-      (ended_by(SIGXCPU) ||
-       (exit.signaled && exit.signal == SIGKILL && cpu_used >= limits.cpu))) {
-    limit_ = absl::StrCat(
-        "CPU time limit (",
-        absl::FormatDuration(absl::Ceil(limits.cpu, absl::Seconds(1))),
-        " per process) reached");
-  } else if (limits.file_bytes > 0 && ended_by(SIGXFSZ)) {
-    limit_ = absl::StrCat("file size limit (", limits.file_bytes,
-                          " bytes per file) reached");
-  }
+bool Supervisor::AllGone(int tree_alive) const {
+  return tree_alive == 0 && (cgroup_ == nullptr || !cgroup_->Populated());
 }
 
 void Supervisor::PollOnce(absl::Time until, bool watch_wake) {
@@ -649,7 +534,12 @@ absl::StatusOr<ProcessExit> Supervisor::ReapProgram() {
   } else {
     exit.exit_code = WEXITSTATUS(status);
   }
-  NameLimitFromExit(exit, usage);
+  if (limit_.empty() && !killed_) {
+    limit_ = process_internal::ExitLimitHit(
+        options_.sandbox.limits, exit,
+        absl::DurationFromTimeval(usage.ru_utime) +
+            absl::DurationFromTimeval(usage.ru_stime));
+  }
   exit.limit = limit_;
   program_ = -1;
   return exit;
