@@ -25,6 +25,9 @@
 #ifndef CGROUP2_SUPER_MAGIC
 #define CGROUP2_SUPER_MAGIC 0x63677270
 #endif
+#ifndef CGROUP_SUPER_MAGIC
+#define CGROUP_SUPER_MAGIC 0x27e0eb
+#endif
 
 namespace xxljob {
 namespace process_internal {
@@ -341,8 +344,14 @@ void RunCgroup::Remove() {
 bool KillCgroupDirs(const std::vector<std::string>& dirs) {
   bool all_gone = true;
   for (const std::string& dir : dirs) {
-    struct stat st;
-    if (stat(dir.c_str(), &st) != 0) continue;  // Gone already.
+    struct statfs fs;
+    // Gone already; or not a cgroup at all (a damaged or forged record must
+    // not make this rmdir anything else).
+    if (statfs(dir.c_str(), &fs) != 0) continue;
+    if (static_cast<int64_t>(fs.f_type) != CGROUP2_SUPER_MAGIC &&
+        static_cast<int64_t>(fs.f_type) != CGROUP_SUPER_MAGIC) {
+      continue;
+    }
     bool empty = true;
     if (IsCgroup2Dir(dir)) {
       WriteFile(dir + "/cgroup.kill", "1");

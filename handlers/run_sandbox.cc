@@ -43,9 +43,9 @@ std::vector<std::string> SandboxedEnv(const ProcessSpec& spec,
   return env;
 }
 
-ChildSpec SandboxedChild(const ProcessSpec& spec,
-                         const ScriptSandbox& sandbox, const RunCgroup* cgroup,
-                         const std::string& tag_entry, int output_fd) {
+ChildSpec SandboxedChild(const ProcessSpec& spec, const ScriptSandbox& sandbox,
+                         const RunCgroup* cgroup, const std::string& tag_entry,
+                         int output_fd) {
   ChildSpec child;
   child.program = spec.program;
   child.argv = {spec.program};

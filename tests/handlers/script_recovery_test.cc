@@ -209,6 +209,18 @@ TEST_F(ScriptRecoveryTest, KillsWhatIsInTheRunsCgroup) {
   EXPECT_FALSE(std::filesystem::exists(cgroup));
 }
 
+TEST_F(ScriptRecoveryTest, ARecordedCgroupThatIsNotACgroupIsLeftAlone) {
+  const std::string plain = dir_.path() + "/not-a-cgroup";
+  ASSERT_TRUE(std::filesystem::create_directory(plain));
+  RunRecord r = DeadExecutorRecord("forged");
+  r.cgroups = {plain};
+  const std::string path = Write(r);
+  const ScriptRecovery report = RecoverScriptRuns(dir());
+  EXPECT_EQ(report.left, 0);
+  EXPECT_TRUE(std::filesystem::exists(plain));
+  EXPECT_FALSE(std::filesystem::exists(path));
+}
+
 TEST_F(ScriptRecoveryTest, LeavesTheRunsOfALiveExecutorAlone) {
   const Proc leader = Start("exec sleep 1000");
   WaitForSession(leader.pid, 1);
