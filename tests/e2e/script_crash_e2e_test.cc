@@ -14,6 +14,7 @@
 #include <fstream>
 #include <memory>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -89,6 +90,28 @@ std::vector<ProcId> WaitForFamily(const std::string& file) {
   return ids;
 }
 
+// The cgroup v2 directory of `pid` when it is in a cgroup of its own run
+// (below the root: "xxl-run-..."); "" otherwise.
+std::string RunCgroupOf(int pid) {
+  std::string mount;
+  std::ifstream mounts("/proc/self/mountinfo");
+  for (std::string line; std::getline(mounts, line);) {
+    const size_t dash = line.find(" - cgroup2 ");
+    if (dash == std::string::npos) continue;
+    std::vector<std::string> f = absl::StrSplit(line.substr(0, dash), ' ');
+    if (f.size() > 4) mount = f[4];
+    break;
+  }
+  std::ifstream in(absl::StrCat("/proc/", pid, "/cgroup"));
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("0::", 0) != 0) continue;
+    const std::string path = line.substr(3);
+    if (mount.empty() || path.find("xxl-run-") == std::string::npos) break;
+    return mount + path;
+  }
+  return "";
+}
+
 v1::RunRequest ShellRun(int64_t job_id, int64_t log_id, std::string source) {
   v1::RunRequest r;
   r.set_job_id(job_id);
@@ -157,8 +180,19 @@ TEST_P(ScriptCrashE2eTest, KillNineLeavesNoScriptProcessAfterRestart) {
     std::vector<ProcId> frozen = WaitForFamily(stopped);
     ASSERT_EQ(ids.size(), 3u);
     ASSERT_EQ(frozen.size(), 3u);
-    // As an executor that died while stopping a script leaves it.
+    // As an executor that died while stopping a script leaves it: the
+    // group stopped and, with a cgroup, the cgroup frozen too.
     ASSERT_EQ(kill(-frozen[0].pid, SIGSTOP), 0);
+    if (const std::string cgroup = RunCgroupOf(frozen[0].pid);
+        !cgroup.empty()) {
+      std::ofstream(cgroup + "/cgroup.freeze") << "1" << std::flush;
+      EXPECT_TRUE(Eventually([&] {
+        std::ifstream events(cgroup + "/cgroup.events");
+        std::stringstream text;
+        text << events.rdbuf();
+        return text.str().find("frozen 1") != std::string::npos;
+      })) << cgroup;
+    }
     ASSERT_TRUE(Eventually([&] {
       auto st = StateAndStart(frozen[0].pid);
       return st.has_value() && st->first == 'T';
