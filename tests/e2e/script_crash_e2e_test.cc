@@ -25,6 +25,7 @@
 #include "client/executor_client.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "handlers/script_recovery.h"
 #include "server/core/outbox.h"
 #include "tests/testing/executor_process.h"
 #include "tests/testing/probe_handler.h"
@@ -145,6 +146,12 @@ class ScriptCrashE2eTest : public ::testing::TestWithParam<const char*> {
     sim_ = *std::move(sim);
   }
 
+  // A failed test may leave scripts of an executor that was not restarted:
+  // clean them up (by then every executor of the test is gone).
+  void TearDown() override {
+    RecoverScriptRuns(ScriptRunsDir(dir_.path() + "/data"));
+  }
+
   std::unique_ptr<ExecutorProcess> StartExecutor() {
     auto executor = std::make_unique<ExecutorProcess>(std::vector<std::string>{
         "--listen=127.0.0.1:0", "--app_name=script-crash-e2e",
@@ -183,6 +190,11 @@ TEST_P(ScriptCrashE2eTest, KillNineLeavesNoScriptProcessAfterRestart) {
     // As an executor that died while stopping a script leaves it: the
     // group stopped and, with a cgroup, the cgroup frozen too.
     ASSERT_EQ(kill(-frozen[0].pid, SIGSTOP), 0);
+    // Stopped first: a frozen task is not seen to stop until it thaws.
+    ASSERT_TRUE(Eventually([&] {
+      auto st = StateAndStart(frozen[0].pid);
+      return st.has_value() && st->first == 'T';
+    }));
     if (const std::string cgroup = RunCgroupOf(frozen[0].pid);
         !cgroup.empty()) {
       std::ofstream(cgroup + "/cgroup.freeze") << "1" << std::flush;
@@ -193,10 +205,6 @@ TEST_P(ScriptCrashE2eTest, KillNineLeavesNoScriptProcessAfterRestart) {
         return text.str().find("frozen 1") != std::string::npos;
       })) << cgroup;
     }
-    ASSERT_TRUE(Eventually([&] {
-      auto st = StateAndStart(frozen[0].pid);
-      return st.has_value() && st->first == 'T';
-    }));
     ids.insert(ids.end(), frozen.begin(), frozen.end());
     executor->Kill9();
   }
