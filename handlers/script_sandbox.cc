@@ -86,12 +86,14 @@ absl::StatusOr<ScriptUser> ResolveScriptUser(absl::string_view name) {
 }
 
 absl::Status CheckScriptCgroupMode(absl::string_view mode) {
-  if (mode == "auto" || mode == "off" ||
-      process_internal::IsCgroup2Dir(std::string(mode))) {
-    return absl::OkStatus();
+  if (mode == "auto" || mode == "off") return absl::OkStatus();
+  if (!process_internal::IsCgroup2Dir(std::string(mode))) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "must be auto, off or a cgroup v2 directory, got \"", mode, "\""));
   }
-  return absl::InvalidArgumentError(absl::StrCat(
-      "must be auto, off or a cgroup v2 directory, got \"", mode, "\""));
+  // An explicit directory is the operator's intent: unusable, it fails the
+  // start rather than leave runs without the cgroups asked for.
+  return process_internal::DiscoverCgroups(mode, false, false).status();
 }
 
 }  // namespace xxljob

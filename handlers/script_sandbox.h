@@ -64,8 +64,10 @@ struct ScriptSandbox {
 // FAILED_PRECONDITION naming what is missing when this process can't.
 absl::StatusOr<ScriptUser> ResolveScriptUser(absl::string_view name);
 
-// OK if `mode` is "auto", "off" or a directory on a cgroup v2 file system;
-// else INVALID_ARGUMENT saying so.
+// OK if `mode` is "auto", "off" or a cgroup v2 directory this process can
+// create cgroups in (checked by creating and removing one); else
+// INVALID_ARGUMENT (not a cgroup v2 directory) or FAILED_PRECONDITION (not
+// writable) saying so.
 absl::Status CheckScriptCgroupMode(absl::string_view mode);
 
 }  // namespace xxljob

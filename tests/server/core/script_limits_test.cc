@@ -221,5 +221,19 @@ TEST(ScriptUserOptionTest, AnUnknownUserIsRefusedAtCreate) {
                                 HasSubstr("script_user")));
 }
 
+TEST(ScriptCgroupOptionTest, ADirectoryThatIsNotACgroupIsRefusedAtCreate) {
+  testing::TempDir dir;
+  HandlerRegistry registry;
+  testing::RecordingResultSink sink;
+  ExecutorOptions options;
+  options.log_path = dir.path();
+  options.enable_scripts = true;
+  options.script_cgroup = dir.path();
+  EXPECT_THAT(Executor::Create(options, &registry, &sink).status(),
+              testing::StatusIs(absl::StatusCode::kInvalidArgument,
+                                HasSubstr("script_cgroup: must be auto, off "
+                                          "or a cgroup v2 directory")));
+}
+
 }  // namespace
 }  // namespace xxljob
