@@ -1,22 +1,33 @@
 // The real ProcessRunner (Linux). Why it is built the way it is:
 //
-// Spawning. posix_spawn (glibc: clone(CLONE_VM|CLONE_VFORK) and exec, only
-// async-signal-safe work in the child; argv and envp are built before) with
-//   POSIX_SPAWN_SETSID      the program leads a new session and process
-//                           group, both with its pid as id;
-//   POSIX_SPAWN_SETSIGMASK  an empty mask: the server blocks SIGTERM in every
-//                           thread for its sigwait thread, and a script that
-//                           inherited that mask could not be stopped by it;
-//   POSIX_SPAWN_SETSIGDEF   every signal at its default (ignored signals
-//                           survive exec: SIGPIPE ignored would change how
-//                           `cmd | head` behaves); glibc's own 32 and 33 it
-//                           leaves ignored, and glibc programs reset them;
-//   file actions            the pipe on 1 and 2, /dev/null on 0, and
-//                           closefrom(3) on top of O_CLOEXEC everywhere, so
-//                           no descriptor of ours (a gRPC socket, another
-//                           run's pipe) leaks into a script.
+// Spawning (spawn_child.h): a raw clone and only raw system calls in the
+// child until exec, which puts the program in a new session and process
+// group (both with its pid as id), in the run's cgroups, under the run's
+// rlimits and as the script user, with default signal dispositions, an
+// empty signal mask, the pipe on 1 and 2, /dev/null on 0 and no other
+// descriptor of ours.
 // stdout and stderr share one pipe: the log keeps their relative order, and
 // a partial stdout line can't be glued to a stderr chunk.
+//
+// Records and cgroups. Before the program starts, the run's record (the
+// tag and cgroups, run_record.h) is written to the records directory, and
+// the program's pid and start time are added once it runs, so that an
+// executor that dies mid-run has its leftovers killed at the next start
+// (script_recovery.h). The run's cgroup (run_cgroup.h), when there is one,
+// holds every process the run starts: the stop sequence below also
+// freezes it and ends with cgroup.kill, and a run is over only once it is
+// empty, so nothing escapes, whatever it does to its session or
+// environment.
+//
+// Limits. rlimits in the child (RLIMIT_CPU, RLIMIT_FSIZE always;
+// RLIMIT_AS and RLIMIT_NPROC only where no cgroup applies that bound: an
+// address space is never smaller than the memory in use, and the uid-wide
+// process count never smaller than the run's, so either would always fail
+// first and the cgroup would never see the run exceed). The cgroup's
+// pids.events and memory.events are read every kLimitCheckInterval: a
+// refused fork or an OOM kill ends the whole run (stopped like a kill),
+// and ProcessExit::limit says which limit did; so does SIGXCPU / SIGXFSZ
+// (or a shell's exit status 128 + either).
 //
 // Waiting. The caller's thread poll()s the pipe, a pidfd of the program
 // (readable when it exits) and an eventfd that the run's Cancellation writes
@@ -53,11 +64,11 @@
 // end of every run; only those outside our own session, which leaves alone
 // children that other code in this process may spawn.
 //
-// Out of reach, by design or by necessity: a descendant that left the
-// session AND dropped the tag (`env -i setsid cmd &`) AND whose parent
-// exited before the run was stopped (re-parented, it could belong to any
-// run: it is left running, and reaped when it dies); anything started
-// through another service (systemd-run, at, ssh); a process stuck in
+// Out of reach, by design or by necessity: without a cgroup, a descendant
+// that left the session AND dropped the tag (`env -i setsid cmd &`) AND
+// whose parent exited before the run was stopped (re-parented, it could
+// belong to any run: it is left running, and reaped when it dies); anything
+// started through another service (systemd-run, at, ssh); a process stuck in
 // uninterruptible sleep (dies when the kernel lets it). Other code in this
 // process calling waitpid(-1), or ignoring SIGCHLD, breaks exit statuses.
 //
@@ -65,14 +76,16 @@
 // (Supervisor), reaping the program, NewProcessRunner and FindExecutable.
 // process_tree.h/.cc: reading /proc, attributing processes to a run and
 // signalling them by pidfd (ProcessTree), the process-wide table of claimed
-// children with the stray reaper, and the subreaper flag.
+// children with the stray reaper, and the subreaper flag. spawn_child.h:
+// the child. run_sandbox.h: its environment, rlimits and user, and naming
+// the limit that ended a run. run_cgroup.h, run_record.h: cgroups, records.
 #include "handlers/process.h"
 
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/eventfd.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -86,7 +99,6 @@
 #include <utility>
 
 #include "absl/cleanup/cleanup.h"
-#include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -94,17 +106,23 @@
 #include "absl/time/clock.h"
 #include "glog/logging.h"
 #include "handlers/process_tree.h"
-
-extern char** environ;
+#include "handlers/run_cgroup.h"
+#include "handlers/run_record.h"
+#include "handlers/run_sandbox.h"
+#include "handlers/spawn_child.h"
 
 namespace xxljob {
 namespace {
 
 using process_internal::BecomeSubreaper;
+using process_internal::CgroupSetup;
 using process_internal::ChildTable;
 using process_internal::Fd;
 using process_internal::PidfdOpen;
 using process_internal::ProcessTree;
+using process_internal::RunCgroup;
+using process_internal::RunRecord;
+using process_internal::RunRecordFile;
 
 constexpr char kRunTagVar[] = "XXL_EXECUTOR_RUN";
 constexpr size_t kReadChunkBytes = 64 * 1024;
@@ -119,36 +137,11 @@ constexpr absl::Duration kFirstScanInterval = absl::Milliseconds(2);
 constexpr absl::Duration kMaxScanInterval = absl::Milliseconds(50);
 // Without pidfds the program's exit has no event: checked this often.
 constexpr absl::Duration kExitCheckInterval = absl::Milliseconds(20);
+// How often a run with cgroup limits has its limit events read.
+constexpr absl::Duration kLimitCheckInterval = absl::Milliseconds(100);
 // Freeze and kill rescans stop after this many rounds; each round stops
 // every process found, so only a tree deeper than this outruns it.
 constexpr int kMaxCollectRounds = 64;
-
-// "NAME=value" strings: ours, then `spec.env`, then the run's tag.
-std::vector<std::string> BuildEnv(const ProcessSpec& spec,
-                                  const std::string& tag) {
-  absl::flat_hash_set<std::string> replaced = {kRunTagVar};
-  for (const auto& [name, value] : spec.env) replaced.insert(name);
-  std::vector<std::string> env;
-  for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
-    const absl::string_view entry(*e);
-    if (!replaced.contains(entry.substr(0, entry.find('=')))) {
-      env.emplace_back(entry);
-    }
-  }
-  for (const auto& [name, value] : spec.env) {
-    env.push_back(absl::StrCat(name, "=", value));
-  }
-  env.push_back(absl::StrCat(kRunTagVar, "=", tag));
-  return env;
-}
-
-std::vector<char*> CStrings(std::vector<std::string>& strings) {
-  std::vector<char*> out;
-  out.reserve(strings.size() + 1);
-  for (std::string& s : strings) out.push_back(s.data());
-  out.push_back(nullptr);
-  return out;
-}
 
 int PollTimeoutMs(absl::Time until) {
   if (until == absl::InfiniteFuture()) return -1;
@@ -165,9 +158,10 @@ int PollTimeoutMs(absl::Time until) {
 // processes. Lives on the calling thread for the duration of Run.
 class Supervisor {
  public:
-  Supervisor(const ProcessRunnerOptions& options, const Cancellation& cancel,
-             const ProcessRunner::OutputFn& output)
+  Supervisor(const ProcessRunnerOptions& options, const CgroupSetup& cgroups,
+             const Cancellation& cancel, const ProcessRunner::OutputFn& output)
       : options_(options),
+        cgroups_(cgroups),
         cancel_(cancel),
         output_(output),
         buf_(kReadChunkBytes, '\0') {}
@@ -180,6 +174,14 @@ class Supervisor {
   enum class Phase { kRunning, kTerminating, kKilling };
 
   absl::Status Spawn(const ProcessSpec& spec);
+  // The run's cgroup (cgroup_ stays null without one) and record.
+  void MakeCgroup(const std::string& tag, const ProcessSpec& spec);
+  absl::Status WriteRecord(const std::string& tag, const ProcessSpec& spec);
+  // Whether a cgroup limit was hit (sets limit_).
+  bool CheckCgroupLimits();
+  // Whether every process of the run is gone: `tree_alive` says for the
+  // tree, and the cgroup must be empty.
+  bool AllGone(int tree_alive) const;
   // Loops until the run's processes are gone; error if they outlive SIGKILL.
   absl::Status Supervise();
   // Waits for output, the program's exit, a wake-up, or `until`.
@@ -194,6 +196,7 @@ class Supervisor {
   absl::StatusOr<ProcessExit> ReapProgram();
 
   const ProcessRunnerOptions& options_;
+  const CgroupSetup& cgroups_;
   const Cancellation& cancel_;
   const ProcessRunner::OutputFn& output_;
   std::string buf_;
@@ -203,8 +206,12 @@ class Supervisor {
   Fd wake_;   // eventfd written by the cancellation callback.
   bool program_exited_ = false;
   bool killed_ = false;
+  // Which limit ended the run; "" if none did.
+  std::string limit_;
   // The program and every process attributed to its run.
   ProcessTree tree_;
+  std::unique_ptr<RunCgroup> cgroup_;
+  std::unique_ptr<RunRecordFile> record_;
 };
 
 absl::StatusOr<ProcessExit> Supervisor::Run(const ProcessSpec& spec) {
@@ -220,20 +227,24 @@ absl::StatusOr<ProcessExit> Supervisor::Run(const ProcessSpec& spec) {
     (void)!write(wake_fd, &one, sizeof(one));
   });
   absl::Cleanup remove_callback = [&] { cancel_.RemoveCallback(callback); };
-  if (absl::Status s = Supervise(); !s.ok()) return s;
+  if (absl::Status s = Supervise(); !s.ok()) {
+    // Processes outlived SIGKILL: the record and cgroup stay, so the next
+    // start of the executor tries again.
+    return s;
+  }
   ReadOutput(kFinalReadBytes);
-  return ReapProgram();
+  absl::StatusOr<ProcessExit> exit = ReapProgram();
+  if (cgroup_ != nullptr) cgroup_->Remove();
+  if (record_ != nullptr) record_->Remove();
+  return exit;
 }
 
 absl::Status Supervisor::Spawn(const ProcessSpec& spec) {
   static std::atomic<uint64_t> serial{0};
-  const std::string tag = absl::StrCat(getpid(), "-", ++serial);
-  std::vector<std::string> env = BuildEnv(spec, tag);
-  std::vector<std::string> args = {spec.program};
-  args.insert(args.end(), spec.args.begin(), spec.args.end());
-  std::vector<char*> argv = CStrings(args);
-  std::vector<char*> envp = CStrings(env);
-
+  // Unique across restarts too (the start time), so a record or an orphan's
+  // tag never names a run of another executor process.
+  const std::string tag = absl::StrCat(
+      getpid(), "-", process_internal::OwnStartTime(), "-", ++serial);
   int pipe_fds[2];
   if (pipe2(pipe_fds, O_CLOEXEC) != 0)
     return absl::ErrnoToStatus(errno, "pipe2");
@@ -244,46 +255,30 @@ absl::Status Supervisor::Spawn(const ProcessSpec& spec) {
   }
   wake_.Reset(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
   if (wake_.get() < 0) return absl::ErrnoToStatus(errno, "eventfd");
+  MakeCgroup(tag, spec);
+  auto undo = absl::MakeCleanup([this] {
+    if (cgroup_ != nullptr) cgroup_->Remove();
+    if (record_ != nullptr) record_->Remove();
+  });
+  if (absl::Status s = WriteRecord(tag, spec); !s.ok()) return s;
 
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  absl::Cleanup destroy_actions = [&] {
-    posix_spawn_file_actions_destroy(&actions);
-  };
-  // dup2 before opening fd 0: the pipe itself may be fd 0 if the executor
-  // runs with stdin closed.
-  posix_spawn_file_actions_adddup2(&actions, write_end.get(), STDOUT_FILENO);
-  posix_spawn_file_actions_adddup2(&actions, write_end.get(), STDERR_FILENO);
-  posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null",
-                                   O_RDONLY, 0);
-  posix_spawn_file_actions_addclosefrom_np(&actions, STDERR_FILENO + 1);
-  posix_spawnattr_t attr;
-  posix_spawnattr_init(&attr);
-  absl::Cleanup destroy_attr = [&] { posix_spawnattr_destroy(&attr); };
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK |
-                                      POSIX_SPAWN_SETSIGDEF);
-  sigset_t none, all;
-  sigemptyset(&none);
-  sigfillset(&all);
-  posix_spawnattr_setsigmask(&attr, &none);
-  posix_spawnattr_setsigdefault(&attr, &all);
-
-  ChildTable& table = ChildTable::Get();
-  int error = 0;
-  {
-    // Claimed under the lock it is spawned under: the stray reaper never
-    // sees it unclaimed, however fast it exits.
-    absl::MutexLock lock(&table.mu);
-    error = posix_spawn(&program_, spec.program.c_str(), &actions, &attr,
-                        argv.data(), envp.data());
-    if (error == 0) table.claimed.insert(program_);
-  }
-  if (error != 0) {
-    program_ = -1;
-    return absl::ErrnoToStatus(error,
-                               absl::StrCat("cannot execute ", spec.program));
-  }
+  absl::StatusOr<pid_t> pid =
+      process_internal::SpawnChild(process_internal::SandboxedChild(
+          spec, options_.sandbox, cgroup_.get(),
+          absl::StrCat(kRunTagVar, "=", tag), write_end.get()));
+  if (!pid.ok()) return pid.status();
+  std::move(undo).Cancel();
+  program_ = *pid;
+  if (cgroup_ != nullptr) cgroup_->CloseJoinFds();
   tree_.SetProgram(program_, absl::StrCat(kRunTagVar, "=", tag));
+  if (record_ != nullptr) {
+    const std::optional<process_internal::ProcStat> st =
+        process_internal::ReadProcStat(program_);
+    absl::Status s = record_->SetProgram(program_, st ? st->start_time : 0);
+    LOG_IF(WARNING, !s.ok())
+        << "[" << spec.name << "] " << s
+        << "; a crash would find the run by its cgroup and tag only";
+  }
   pidfd_.Reset(PidfdOpen(program_));
   if (pidfd_.get() < 0) {
     LOG_FIRST_N(WARNING, 1)
@@ -293,25 +288,76 @@ absl::Status Supervisor::Spawn(const ProcessSpec& spec) {
   return absl::OkStatus();
 }
 
+void Supervisor::MakeCgroup(const std::string& tag, const ProcessSpec& spec) {
+  if (!cgroups_.any()) return;
+  RunCgroup::Limits limits;
+  limits.memory_bytes = options_.sandbox.limits.memory_bytes;
+  limits.processes = options_.sandbox.limits.processes;
+  absl::StatusOr<std::unique_ptr<RunCgroup>> cgroup =
+      RunCgroup::Create(cgroups_, absl::StrCat("xxl-run-", tag), limits);
+  if (cgroup.ok()) {
+    cgroup_ = *std::move(cgroup);
+    return;
+  }
+  // The run goes on with rlimits (SandboxedChild sees no cgroup) and /proc
+  // tracking, as on a host without cgroups.
+  LOG_EVERY_N(WARNING, 100)
+      << "[" << spec.name << "] no cgroup for the run: " << cgroup.status();
+}
+
+absl::Status Supervisor::WriteRecord(const std::string& tag,
+                                     const ProcessSpec& spec) {
+  if (options_.sandbox.records_dir.empty()) return absl::OkStatus();
+  RunRecord record;
+  record.boot_id = process_internal::BootId();
+  record.executor_pid = getpid();
+  record.executor_start = process_internal::OwnStartTime();
+  record.tag = tag;
+  record.name = spec.name;
+  if (cgroup_ != nullptr) record.cgroups = cgroup_->dirs();
+  absl::StatusOr<std::unique_ptr<RunRecordFile>> file =
+      RunRecordFile::Create(options_.sandbox.records_dir, record);
+  // Unrecorded, a crash of the executor would leave the script running
+  // beside the next run of its job: refuse to start it instead.
+  if (!file.ok()) {
+    return absl::Status(file.status().code(),
+                        absl::StrCat("cannot record the running script: ",
+                                     file.status().message()));
+  }
+  record_ = *std::move(file);
+  return absl::OkStatus();
+}
+
 absl::Status Supervisor::Supervise() {
   Phase phase = Phase::kRunning;
   absl::Time phase_end = absl::InfiniteFuture();
   absl::Time next_scan = absl::InfiniteFuture();
   absl::Duration scan_interval = kFirstScanInterval;
+  const bool watch_limits = cgroup_ != nullptr && (cgroup_->memory_limited() ||
+                                                   cgroup_->pids_limited());
+  absl::Time next_limit_check =
+      watch_limits ? absl::Now() + kLimitCheckInterval : absl::InfiniteFuture();
   for (;;) {
     CheckProgramExit();
     absl::Time now = absl::Now();
     if (phase == Phase::kRunning) {
+      if (now >= next_limit_check) {
+        CheckCgroupLimits();
+        next_limit_check = now + kLimitCheckInterval;
+      }
       if (cancel_.cancelled() && !program_exited_) {
         killed_ = true;
+        BeginStop();
+      } else if (!limit_.empty() && !program_exited_) {
         BeginStop();
       } else if (program_exited_) {
         // What it printed before exiting goes in before any trap output.
         ReadOutput(kReadPerWakeBytes);
-        if (tree_.Collect(0).alive == 0) return absl::OkStatus();
+        if (watch_limits) CheckCgroupLimits();
+        if (AllGone(tree_.Collect(0).alive)) return absl::OkStatus();
         BeginStop();
       }
-      if (killed_ || program_exited_) {
+      if (killed_ || program_exited_ || !limit_.empty()) {
         phase = Phase::kTerminating;
         now = absl::Now();
         phase_end = now + std::max(options_.kill_grace, absl::ZeroDuration());
@@ -322,7 +368,13 @@ absl::Status Supervisor::Supervise() {
       // Newcomers during the grace are not sent SIGTERM: they are most
       // likely a trap handler's clean-up, which the grace is for. They get
       // SIGKILL with the rest when it ends.
-      if (tree_.Collect(phase == Phase::kKilling ? SIGKILL : 0).alive == 0) {
+      const int alive =
+          tree_.Collect(phase == Phase::kKilling ? SIGKILL : 0).alive;
+      if (phase == Phase::kKilling && cgroup_ != nullptr &&
+          cgroup_->Populated()) {
+        cgroup_->KillAll();
+      }
+      if (AllGone(alive)) {
         CheckProgramExit();
         if (program_exited_) return absl::OkStatus();
       }
@@ -343,13 +395,22 @@ absl::Status Supervisor::Supervise() {
           absl::FormatDuration(options_.reap_timeout), " after SIGKILL"));
     }
     absl::Time until = phase == Phase::kRunning
-                           ? cancel_.deadline()
+                           ? std::min(cancel_.deadline(), next_limit_check)
                            : std::min(next_scan, phase_end);
     if (pidfd_.get() < 0 && !program_exited_) {
       until = std::min(until, absl::Now() + kExitCheckInterval);
     }
     PollOnce(until, phase == Phase::kRunning);
   }
+}
+
+bool Supervisor::CheckCgroupLimits() {
+  if (limit_.empty()) limit_ = process_internal::CgroupLimitHit(*cgroup_);
+  return !limit_.empty();
+}
+
+bool Supervisor::AllGone(int tree_alive) const {
+  return tree_alive == 0 && (cgroup_ == nullptr || !cgroup_->Populated());
 }
 
 void Supervisor::PollOnce(absl::Time until, bool watch_wake) {
@@ -417,7 +478,9 @@ void Supervisor::CheckProgramExit() {
 void Supervisor::BeginStop() {
   VLOG(1) << "stopping the processes of session " << program_
           << (killed_ ? " (cancelled)" : " (left behind)");
-  // The group is stopped at once by the kernel; the rest as found.
+  // The cgroup and the group are stopped at once by the kernel; the rest
+  // as found.
+  const bool frozen = cgroup_ != nullptr && cgroup_->Freeze(true);
   kill(-program_, SIGSTOP);
   tree_.SignalMembers(SIGSTOP);
   for (int round = 0;
@@ -425,16 +488,28 @@ void Supervisor::BeginStop() {
   }
   kill(-program_, SIGTERM);
   tree_.SignalMembers(SIGTERM);
+  if (cgroup_ != nullptr) {
+    // Frozen members can't exit, so their pids can't be reused meanwhile.
+    for (pid_t pid : cgroup_->Members()) {
+      kill(pid, SIGSTOP);
+      kill(pid, SIGTERM);
+    }
+    if (frozen) cgroup_->Freeze(false);
+  }
   // TERM stays pending in a stopped process; CONT lets it act on it (run
   // its trap, or die).
   kill(-program_, SIGCONT);
   tree_.SignalMembers(SIGCONT);
+  if (cgroup_ != nullptr) {
+    for (pid_t pid : cgroup_->Members()) kill(pid, SIGCONT);
+  }
 }
 
 void Supervisor::Escalate() {
   VLOG(1) << "SIGKILL to the processes of session " << program_;
   kill(-program_, SIGKILL);
   tree_.SignalMembers(SIGKILL);
+  if (cgroup_ != nullptr) cgroup_->KillAll();
   for (int round = 0;
        round < kMaxCollectRounds && tree_.Collect(SIGKILL).added > 0; ++round) {
   }
@@ -442,8 +517,9 @@ void Supervisor::Escalate() {
 
 absl::StatusOr<ProcessExit> Supervisor::ReapProgram() {
   int status = 0;
+  rusage usage{};
   pid_t reaped;
-  while ((reaped = waitpid(program_, &status, 0)) < 0 && errno == EINTR) {
+  while ((reaped = wait4(program_, &status, 0, &usage)) < 0 && errno == EINTR) {
   }
   if (reaped != program_) {
     return absl::InternalError(
@@ -458,31 +534,53 @@ absl::StatusOr<ProcessExit> Supervisor::ReapProgram() {
   } else {
     exit.exit_code = WEXITSTATUS(status);
   }
+  if (limit_.empty() && !killed_) {
+    limit_ = process_internal::ExitLimitHit(
+        options_.sandbox.limits, exit,
+        absl::DurationFromTimeval(usage.ru_utime) +
+            absl::DurationFromTimeval(usage.ru_stime));
+  }
+  exit.limit = limit_;
   program_ = -1;
   return exit;
 }
 
 class PosixProcessRunner : public ProcessRunner {
  public:
-  explicit PosixProcessRunner(ProcessRunnerOptions options)
-      : options_(std::move(options)) {}
+  PosixProcessRunner(ProcessRunnerOptions options, CgroupSetup cgroups)
+      : options_(std::move(options)), cgroups_(std::move(cgroups)) {}
 
   absl::StatusOr<ProcessExit> Run(const ProcessSpec& spec,
                                   const Cancellation& cancel,
                                   const OutputFn& output) override {
-    Supervisor supervisor(options_, cancel, output);
+    Supervisor supervisor(options_, cgroups_, cancel, output);
     return supervisor.Run(spec);
   }
 
  private:
   const ProcessRunnerOptions options_;
+  const CgroupSetup cgroups_;
 };
+
+CgroupSetup DiscoverOrNone(const ScriptSandbox& sandbox) {
+  absl::StatusOr<CgroupSetup> setup = process_internal::DiscoverCgroups(
+      sandbox.cgroup, sandbox.limits.memory_bytes > 0,
+      sandbox.limits.processes > 0);
+  if (!setup.ok()) {
+    LOG(ERROR) << setup.status() << "; scripts run without cgroups";
+    return CgroupSetup();
+  }
+  return *std::move(setup);
+}
 
 }  // namespace
 
 std::unique_ptr<ProcessRunner> NewProcessRunner(ProcessRunnerOptions options) {
   if (options.subreaper) BecomeSubreaper();
-  return std::make_unique<PosixProcessRunner>(std::move(options));
+  CgroupSetup cgroups = DiscoverOrNone(options.sandbox);
+  LOG_FIRST_N(INFO, 1) << "script cgroups: " << cgroups.Describe();
+  return std::make_unique<PosixProcessRunner>(std::move(options),
+                                              std::move(cgroups));
 }
 
 absl::StatusOr<std::string> FindExecutable(absl::string_view name,

@@ -19,6 +19,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "handlers/cancellation.h"
+#include "handlers/script_sandbox.h"
 
 namespace xxljob {
 
@@ -32,6 +33,8 @@ struct ProcessSpec {
   // Added to the executor's own environment, replacing a variable of the
   // same name.
   std::vector<std::pair<std::string, std::string>> env;
+  // What the run is, for logs and the run's record ("job 5 log 12").
+  std::string name;
 };
 
 // How a started process ended.
@@ -43,6 +46,10 @@ struct ProcessExit {
   // The run's cancellation fired and the runner killed the process (so a
   // signal here is most likely ours, not the program's own doing).
   bool killed = false;
+  // Non-empty when a limit of the sandbox ended the run (the runner then
+  // stopped all of it): which, in words, e.g. "process limit (32 per run)
+  // reached: a fork was refused".
+  std::string limit;
 };
 
 // Runs programs. Implementations are thread-safe: job threads call Run
@@ -85,11 +92,15 @@ struct ProcessRunnerOptions {
   // instead of to init, where the runner can still find, kill and reap
   // them. A process-wide setting: once on, it stays on.
   bool subreaper = true;
+  // The user, limits, cgroups and crash records of every run.
+  ScriptSandbox sandbox;
 };
 
-// The real runner (Linux: posix_spawn with POSIX_SPAWN_SETSID, pidfds,
-// /proc). Each program runs as the leader of a new session and process group;
-// the processes of a run are that session, every descendant of the program
+// The real runner (Linux: a raw clone and exec, pidfds, /proc, cgroups).
+// Each program runs as the leader of a new session and process group, in
+// the run's cgroup when one can be made (then every process in it belongs
+// to the run), under the sandbox's user and limits; the processes of a run
+// are also that session, every descendant of the program
 // (found through /proc while the tree is intact, even those that called
 // setsid), and orphans re-parented to this process that carry the run's tag
 // (XXL_EXECUTOR_RUN, an environment variable the runner adds). When the

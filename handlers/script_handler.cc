@@ -100,8 +100,13 @@ absl::StatusOr<std::string> ScriptStore::Materialize(
   struct stat st;
   // Written once per version: a file under the final name is complete, as
   // only a rename puts it there.
-  if (stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode)) return path;
+  if (stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode)) {
+    ShareWithReader(dir_, 0750);
+    ShareWithReader(path, 0640);
+    return path;
+  }
   if (absl::Status s = MakeScriptDir(dir_); !s.ok()) return s;
+  ShareWithReader(dir_, 0750);
   if (absl::Status s = Write(version, path); !s.ok()) return s;
   RemoveOtherVersions(version);
   return path;
@@ -121,6 +126,12 @@ absl::Status ScriptStore::Write(const ScriptVersion& version,
   absl::Cleanup remove_temp = [&] {
     if (!renamed) unlink(temp.c_str());
   };
+  if (reader_gid_.has_value() &&
+      (fchown(fd, -1, *reader_gid_) != 0 || fchmod(fd, 0640) != 0)) {
+    const int err = errno;
+    close(fd);
+    return absl::ErrnoToStatus(err, absl::StrCat("sharing ", temp));
+  }
   absl::Status status = WriteAll(fd, version.source);
   if (status.ok() && fsync(fd) != 0)
     status = absl::ErrnoToStatus(errno, "fsync");
@@ -145,6 +156,18 @@ absl::Status ScriptStore::Write(const ScriptVersion& version,
   if (dir_fd >= 0) close(dir_fd);
   VLOG(1) << "[job " << version.job_id << "] wrote script " << path;
   return absl::OkStatus();
+}
+
+void ScriptStore::ShareWithReader(const std::string& path, mode_t mode) const {
+  if (!reader_gid_.has_value()) return;
+  struct stat st;
+  if (stat(path.c_str(), &st) != 0) return;
+  if (st.st_gid == *reader_gid_ && (st.st_mode & 07777) == mode) return;
+  if (chown(path.c_str(), -1, *reader_gid_) != 0 ||
+      chmod(path.c_str(), mode) != 0) {
+    PLOG(WARNING) << "can't give group " << *reader_gid_ << " read access to "
+                  << path << "; the script user may not read its script";
+  }
 }
 
 void ScriptStore::RemoveOtherVersions(const ScriptVersion& version) const {
@@ -182,7 +205,7 @@ void ScriptStore::RemoveOtherVersions(const ScriptVersion& version) const {
 
 ScriptEngine::ScriptEngine(ScriptEngineOptions options,
                            std::shared_ptr<ProcessRunner> runner)
-    : store_(Absolute(options.scripts_dir)),
+    : store_(Absolute(options.scripts_dir), options.reader_gid),
       search_path_([&options] {
         if (!options.search_path.empty()) return options.search_path;
         const char* path = getenv("PATH");
@@ -221,6 +244,7 @@ void ScriptEngine::Run(const ScriptVersion& version, RunContext& ctx) const {
     const size_t eq = env.find('=');
     spec.env.emplace_back(env.substr(0, eq), env.substr(eq + 1));
   }
+  spec.name = absl::StrCat("job ", ctx.job_id(), " log ", ctx.log_id());
   ctx.Log(absl::StrCat("script: ", *interpreter, " ", *script));
 
   absl::StatusOr<ProcessExit> exit =
@@ -229,6 +253,8 @@ void ScriptEngine::Run(const ScriptVersion& version, RunContext& ctx) const {
   ctx.FlushOutput();
   if (!exit.ok()) {
     ctx.Fail(absl::StrCat("script ", *script, ": ", exit.status().message()));
+  } else if (!exit->limit.empty()) {
+    ctx.Fail(absl::StrCat("script ended: ", exit->limit));
   } else if (exit->killed) {
     // What the executor reports instead: the kill's reason, or the timeout.
     ctx.Fail("script stopped: the run was cancelled");

@@ -7,8 +7,11 @@
 #ifndef XXLJOB_HANDLERS_SCRIPT_HANDLER_H_
 #define XXLJOB_HANDLERS_SCRIPT_HANDLER_H_
 
+#include <sys/types.h>
+
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -55,7 +58,12 @@ struct ScriptVersion {
 // (the executor never overlaps runs of one job id, SPEC §3.2).
 class ScriptStore {
  public:
-  explicit ScriptStore(std::string dir) : dir_(std::move(dir)) {}
+  // `reader_gid`: scripts run as another user; the directory is then 0750
+  // and the files 0640, both of group `reader_gid`, so that user can read
+  // them and others still can't.
+  explicit ScriptStore(std::string dir,
+                       std::optional<gid_t> reader_gid = std::nullopt)
+      : dir_(std::move(dir)), reader_gid_(reader_gid) {}
   ScriptStore(const ScriptStore&) = delete;
   ScriptStore& operator=(const ScriptStore&) = delete;
 
@@ -74,8 +82,11 @@ class ScriptStore {
   absl::Status Write(const ScriptVersion& version,
                      const std::string& path) const;
   void RemoveOtherVersions(const ScriptVersion& version) const;
+  // The directory's and a file's group and mode for reader_gid_.
+  void ShareWithReader(const std::string& path, mode_t mode) const;
 
   const std::string dir_;
+  const std::optional<gid_t> reader_gid_;
 };
 
 struct ScriptEngineOptions {
@@ -85,6 +96,8 @@ struct ScriptEngineOptions {
   // Where interpreters are looked up (PATH syntax); empty means this
   // process's PATH at construction (or /usr/local/bin:/usr/bin:/bin).
   std::string search_path;
+  // Scripts run as another user, of this primary group (ScriptStore).
+  std::optional<gid_t> reader_gid;
 };
 
 // Runs script versions: resolves the interpreter, materializes the script,
@@ -104,6 +117,7 @@ class ScriptEngine {
   //   exit N                 500 "script exit value(N) is failed";
   //   killed by a signal     500 "script killed by signal N (SIGNAME)";
   //   no interpreter         500 "interpreter I not found for GLUE_X";
+  //   a limit ended it       500 "script ended: <which limit> reached ..."
   //   cancelled              500 (the executor reports the kill or timeout
   //                          instead, whatever is set here).
   // The script gets `params shard_index shard_total` as arguments and

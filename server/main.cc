@@ -125,6 +125,27 @@ ABSL_FLAG(absl::Duration, script_kill_grace,
           xxljob::ExecutorOptions().script_kill_grace,
           "a killed script's process group gets SIGTERM, then SIGKILL after "
           "this long");
+// Script sandbox: the user scripts run as, their limits and cgroups.
+ABSL_FLAG(std::string, script_user, "",
+          "run scripts as this user (needs root or CAP_SETUID+CAP_SETGID); "
+          "empty: as the executor's user");
+ABSL_FLAG(absl::Duration, script_max_cpu, absl::ZeroDuration(),
+          "CPU time of each script process (RLIMIT_CPU); 0: no limit");
+ABSL_FLAG(int64_t, script_max_memory_bytes,
+          xxljob::ExecutorOptions().script_max_memory_bytes,
+          "memory of a script run (cgroup memory.max; without a memory "
+          "cgroup, RLIMIT_AS per process); 0: no limit");
+ABSL_FLAG(int64_t, script_max_processes,
+          xxljob::ExecutorOptions().script_max_processes,
+          "processes of a script run (cgroup pids.max; without a pids "
+          "cgroup, RLIMIT_NPROC of --script_user); 0: no limit");
+ABSL_FLAG(int64_t, script_max_file_bytes,
+          xxljob::ExecutorOptions().script_max_file_bytes,
+          "largest file a script process may write (RLIMIT_FSIZE); 0: no "
+          "limit");
+ABSL_FLAG(std::string, script_cgroup, xxljob::ExecutorOptions().script_cgroup,
+          "cgroups per script run: auto (under the executor's own cgroup "
+          "where writable), off, or a delegated cgroup v2 directory");
 ABSL_FLAG(std::string, outbox_sync,
           xxljob::SyncModeName(xxljob::OutboxOptions().sync_mode),
           "when the result outbox is fdatasync'ed: group (before each "
@@ -217,6 +238,12 @@ absl::Status ReadConfig(AppOptions* options) {
       static_cast<uint64_t>(std::max<int64_t>(max_run_log, 0));
   e.idle_timeout = absl::GetFlag(FLAGS_job_idle_timeout);
   e.script_kill_grace = absl::GetFlag(FLAGS_script_kill_grace);
+  e.script_user = absl::GetFlag(FLAGS_script_user);
+  e.script_max_cpu = absl::GetFlag(FLAGS_script_max_cpu);
+  e.script_max_memory_bytes = absl::GetFlag(FLAGS_script_max_memory_bytes);
+  e.script_max_processes = absl::GetFlag(FLAGS_script_max_processes);
+  e.script_max_file_bytes = absl::GetFlag(FLAGS_script_max_file_bytes);
+  e.script_cgroup = absl::GetFlag(FLAGS_script_cgroup);
   app.registry_interval = absl::GetFlag(FLAGS_registry_interval);
   app.admin_timeout = absl::GetFlag(FLAGS_admin_timeout);
   app.shutdown_grace = absl::GetFlag(FLAGS_shutdown_grace);
@@ -346,7 +373,13 @@ void LogConfig(const AppOptions& app) {
             << " max_tail_streams=" << api.max_tail_streams
             << " max_run_log_bytes=" << e.max_run_log_bytes
             << " job_idle_timeout=" << e.idle_timeout
-            << " script_kill_grace=" << e.script_kill_grace
+            << " script_kill_grace=" << e.script_kill_grace << " script_user="
+            << (e.script_user.empty() ? "(executor's)" : e.script_user)
+            << " script_max_cpu=" << e.script_max_cpu
+            << " script_max_memory_bytes=" << e.script_max_memory_bytes
+            << " script_max_processes=" << e.script_max_processes
+            << " script_max_file_bytes=" << e.script_max_file_bytes
+            << " script_cgroup=" << e.script_cgroup
             << " registry_interval=" << app.registry_interval
             << " admin_timeout=" << app.admin_timeout
             << " outbox_sync=" << SyncModeName(app.reporter.outbox.sync_mode)

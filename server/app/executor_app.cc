@@ -6,6 +6,7 @@
 #include "client/admin_client.h"
 #include "common/host_port.h"
 #include "glog/logging.h"
+#include "handlers/script_recovery.h"
 #include "server/api/api_handler.h"
 #include "server/core/executor.h"
 #include "server/delivery/outbox.h"
@@ -66,6 +67,9 @@ absl::StatusOr<std::unique_ptr<ExecutorApp>> ExecutorApp::StartParts(
     app->admin_ = *std::move(client);
   }
 
+  // Scripts a crashed predecessor left running die before their runs are
+  // reported as "executor restarted before the run finished".
+  RecoverScriptRuns(ScriptRunsDir(options.executor.log_path));
   if (sink == nullptr) {
     ReporterOptions reporter = options.reporter;
     if (reporter.outbox.dir.empty()) {

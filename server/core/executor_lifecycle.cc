@@ -3,6 +3,7 @@
 #include <utility>
 
 #include "glog/logging.h"
+#include "handlers/script_recovery.h"
 #include "server/core/executor_impl.h"
 
 namespace xxljob {
@@ -15,9 +16,24 @@ std::shared_ptr<const ScriptEngine> NewScriptEngine(
   if (!options.enable_scripts) return nullptr;
   ProcessRunnerOptions runner;
   runner.kill_grace = options.script_kill_grace;
-  return std::make_shared<const ScriptEngine>(
-      ScriptEngineOptions{options.log_path + "/glue", ""},
-      NewProcessRunner(runner));
+  ScriptSandbox& sandbox = runner.sandbox;
+  if (!options.script_user.empty()) {
+    // Validated by Executor::Create: found, and this process may switch.
+    absl::StatusOr<ScriptUser> user = ResolveScriptUser(options.script_user);
+    CHECK(user.ok()) << user.status();
+    sandbox.user = *std::move(user);
+  }
+  sandbox.limits.cpu = options.script_max_cpu;
+  sandbox.limits.memory_bytes = options.script_max_memory_bytes;
+  sandbox.limits.processes = options.script_max_processes;
+  sandbox.limits.file_bytes = options.script_max_file_bytes;
+  sandbox.cgroup = options.script_cgroup;
+  sandbox.records_dir = ScriptRunsDir(options.log_path);
+  ScriptEngineOptions engine;
+  engine.scripts_dir = options.log_path + "/glue";
+  if (sandbox.user.has_value()) engine.reader_gid = sandbox.user->gid;
+  return std::make_shared<const ScriptEngine>(std::move(engine),
+                                              NewProcessRunner(runner));
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 #include "server/core/executor_options.h"
 
 #include "absl/strings/str_cat.h"
+#include "handlers/script_sandbox.h"
 
 namespace xxljob {
 
@@ -25,6 +26,21 @@ absl::Status ValidateExecutorOptions(const ExecutorOptions& o) {
   }
   if (o.max_run_log_bytes < 1024) {
     return bad("max_run_log_bytes", "must be >= 1024");
+  }
+  if (o.script_max_cpu < absl::ZeroDuration() ||
+      o.script_max_cpu == absl::InfiniteDuration()) {
+    return bad("script_max_cpu", "must be a finite duration >= 0");
+  }
+  if (o.script_max_memory_bytes < 0 || o.script_max_processes < 0 ||
+      o.script_max_file_bytes < 0) {
+    return bad("script_max_*", "must be >= 0 (0: no limit)");
+  }
+  if (o.enable_scripts && !o.script_user.empty()) {
+    absl::StatusOr<ScriptUser> user = ResolveScriptUser(o.script_user);
+    if (!user.ok()) return bad("script_user", user.status().message());
+  }
+  if (absl::Status s = CheckScriptCgroupMode(o.script_cgroup); !s.ok()) {
+    return bad("script_cgroup", s.message());
   }
   return absl::OkStatus();
 }

@@ -56,6 +56,21 @@ struct ExecutorOptions {
   // for a trap handler to clean up, short enough for a prompt kill. Negative
   // counts as zero.
   absl::Duration script_kill_grace = absl::Seconds(2);
+  // Run scripts as this user (setgroups/setgid/setuid in the child); empty:
+  // as the executor's own user. Needs root or CAP_SETUID + CAP_SETGID.
+  std::string script_user;
+  // Per-run bounds of scripts; 0 = none. See ScriptLimits
+  // (handlers/script_sandbox.h) for how each is enforced: processes and
+  // memory per run by a cgroup where one can be made, else per process
+  // (memory) or per user (processes) by rlimits; CPU time and file size
+  // per process by rlimits.
+  absl::Duration script_max_cpu = absl::ZeroDuration();
+  int64_t script_max_memory_bytes = 0;
+  int64_t script_max_processes = 4096;
+  int64_t script_max_file_bytes = 0;
+  // Per-run cgroups: "auto" (under the executor's own cgroup, where it may
+  // create them), "off", or a delegated cgroup v2 directory.
+  std::string script_cgroup = "auto";
 };
 
 // OK, or INVALID_ARGUMENT naming the first bad field.

@@ -29,6 +29,7 @@
 #include "absl/time/clock.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "handlers/run_cgroup.h"
 #include "tests/testing/probe_handler.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/temp_dir.h"
@@ -514,10 +515,14 @@ TEST_F(ProcessRunnerTest, LeftoversOfAFinishedProgramAreStopped) {
   EXPECT_THAT(OurZombies(), ::testing::IsEmpty());
 }
 
-// What stays out of reach: an orphan that left the session and dropped the
-// run's tag can't be told from other runs' orphans. It is left running, and
-// reaped (it is our child, as subreaper) when it dies.
+// What stays out of reach without a cgroup: an orphan that left the
+// session and dropped the run's tag can't be told from other runs' orphans.
+// It is left running, and reaped (it is our child, as subreaper) when it
+// dies.
 TEST_F(ProcessRunnerTest, UntaggedEscapedOrphanIsLeftAloneAndReapedLater) {
+  ProcessRunnerOptions options;
+  options.sandbox.cgroup = "off";
+  std::unique_ptr<ProcessRunner> runner_ = NewProcessRunner(options);
   Cancellation cancel;
   Output out;
   // $( ) returns once the subshell has exited (so the orphan is ours); the
@@ -541,6 +546,33 @@ TEST_F(ProcessRunnerTest, UntaggedEscapedOrphanIsLeftAloneAndReapedLater) {
     std::optional<Stat> now = ReadStat(pid);
     return now.has_value() && now->state == 'Z';
   }));
+  Output more;
+  ASSERT_THAT(runner_->Run(Bash("true"), cancel, more.fn()), IsOk());
+  EXPECT_FALSE(ReadStat(pid).has_value());
+}
+
+// With a cgroup per run, the same orphan is in the run's cgroup: killed.
+TEST_F(ProcessRunnerTest, WithACgroupEvenAnUntaggedEscapedOrphanIsKilled) {
+  absl::StatusOr<process_internal::CgroupSetup> setup =
+      process_internal::DiscoverCgroups("auto", false, false);
+  if (!setup.ok() || setup->v2_parent.empty()) {
+    GTEST_SKIP() << "no writable cgroup v2 here";
+  }
+  Cancellation cancel;
+  Output out;
+  ASSERT_THAT(
+      runner_->Run(Bash("pid=$( (env -i /usr/bin/setsid /usr/bin/sleep 1000 "
+                        ">/dev/null 2>&1 & echo $!) ); "
+                        "while [ \"$(cut -d' ' -f6 /proc/$pid/stat)\" = $$ "
+                        "]; do :; done; echo $pid"),
+                   cancel, out.fn()),
+      IsOk());
+  int pid = 0;
+  ASSERT_TRUE(absl::SimpleAtoi(out.lines().at(0), &pid)) << out.text();
+  EXPECT_TRUE(Eventually([&] {
+    std::optional<Stat> st = ReadStat(pid);
+    return !st.has_value() || st->state == 'Z';
+  })) << "the escaped orphan survived its run";
   Output more;
   ASSERT_THAT(runner_->Run(Bash("true"), cancel, more.fn()), IsOk());
   EXPECT_FALSE(ReadStat(pid).has_value());

@@ -204,7 +204,7 @@ class ScriptEngineTest : public ::testing::Test {
   std::pair<int, std::string> RunOnce(const ScriptVersion& version,
                                       RunLogSink* sink,
                                       std::string search_path = "") {
-    ScriptEngine engine({dir_.path() + "/glue", std::move(search_path)},
+    ScriptEngine engine({dir_.path() + "/glue", std::move(search_path), {}},
                         runner_);
     Cancellation cancel;
     RunContext ctx(RunInfo{7, 70, "p q", 2, 5}, sink, &cancel);
@@ -327,7 +327,7 @@ TEST_P(RealInterpreterTest, GetsArgumentsAndEnvironment) {
                  << ") is not installed on this machine";
   }
   testing::TempDir dir;
-  ScriptEngine engine({dir.path() + "/glue", ""}, NewProcessRunner());
+  ScriptEngine engine({dir.path() + "/glue", "", {}}, NewProcessRunner());
   Cancellation cancel;
   RawSink sink;
   RunContext ctx(RunInfo{9, 90, "p q", 1, 3}, &sink, &cancel);
