@@ -136,6 +136,18 @@ ABSL_FLAG(absl::Duration, result_flush_timeout,
 ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(10),
           "on SIGTERM/SIGINT, how long running jobs get to finish before "
           "they are killed");
+// Descriptors (docs/operations.md, "Bounds"; docs/design.md, "Descriptors").
+ABSL_FLAG(int, max_connections, xxljob::ServerOptions().max_connections,
+          "connections open at once on --listen; one more is accepted and "
+          "closed. 0: the descriptor limit minus --reserved_fds (at least a "
+          "quarter of the limit)");
+ABSL_FLAG(int64_t, reserved_fds, xxljob::ServerOptions().reserved_fds,
+          "descriptors kept free of connections for run logs, scripts and "
+          "the outbox. 0: 256 + 4 per --max_running");
+ABSL_FLAG(absl::Duration, handshake_timeout,
+          xxljob::ServerOptions().handshake_timeout,
+          "a connection that has not completed its TLS handshake and sent "
+          "its HTTP/2 preface within this is closed");
 
 namespace xxljob {
 namespace {
@@ -171,6 +183,16 @@ absl::StatusOr<SyncMode> ParseSyncMode(absl::string_view name) {
   return BadFlag("outbox_sync", absl::StrCat("must be none, group or "
                                              "every_record, got \"",
                                              name, "\""));
+}
+
+// The descriptor flags, into `s`.
+absl::Status ReadDescriptorFlags(ServerOptions* s) {
+  s->max_connections = absl::GetFlag(FLAGS_max_connections);
+  s->reserved_fds = absl::GetFlag(FLAGS_reserved_fds);
+  s->handshake_timeout = absl::GetFlag(FLAGS_handshake_timeout);
+  if (s->max_connections < 0) return BadFlag("max_connections", "must be >= 0");
+  if (s->reserved_fds < 0) return BadFlag("reserved_fds", "must be >= 0");
+  return CheckPositive("handshake_timeout", s->handshake_timeout);
 }
 
 absl::Status ReadConfig(Config* config) {
@@ -267,6 +289,9 @@ absl::Status ReadConfig(Config* config) {
   for (const absl::Status& status : checks) {
     if (!status.ok()) return status;
   }
+  if (absl::Status status = ReadDescriptorFlags(&s); !status.ok()) {
+    return status;
+  }
   // Here rather than at start only, so a bad file reads as a flag error.
   if (absl::Status status = ValidateServerTls(s.tls); !status.ok()) {
     return absl::InvalidArgumentError(
@@ -351,7 +376,12 @@ void LogConfig(const Config& c) {
             << " max_request_bytes=" << s.max_receive_message_bytes
             << " max_params_bytes=" << s.field_limits.max_params_bytes
             << " max_glue_source_bytes=" << s.field_limits.max_glue_source_bytes
-            << " max_tail_streams=" << s.max_tail_streams
+            << " max_tail_streams=" << s.max_tail_streams << " max_connections="
+            << (s.max_connections == 0 ? "(auto)"
+                                       : std::to_string(s.max_connections))
+            << " reserved_fds="
+            << (s.reserved_fds == 0 ? "(auto)" : std::to_string(s.reserved_fds))
+            << " handshake_timeout=" << s.handshake_timeout
             << " job_idle_timeout=" << e.idle_timeout
             << " script_kill_grace=" << e.script_kill_grace
             << " registry_interval=" << app.registry_interval

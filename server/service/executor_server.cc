@@ -17,6 +17,9 @@
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/grpcpp.h"
 #include "grpcpp/health_check_service_interface.h"
+#include "grpcpp/server_builder.h"
+#include "server/service/connection_listener.h"
+#include "server/service/descriptor_budget.h"
 #include "server/service/executor_service.h"
 #include "server/service/parse_error_interceptor.h"
 
@@ -120,6 +123,15 @@ absl::Status ValidateLimits(const ServerOptions& o) {
       positive_ms("keepalive_time", o.keepalive_time),
       positive_ms("keepalive_timeout", o.keepalive_timeout),
       positive_ms("max_connection_idle", o.max_connection_idle),
+      positive_ms("handshake_timeout", o.handshake_timeout),
+      o.max_connections >= 0
+          ? absl::OkStatus()
+          : absl::InvalidArgumentError(absl::StrCat(
+                "max_connections must be >= 0, got ", o.max_connections)),
+      o.reserved_fds >= 0
+          ? absl::OkStatus()
+          : absl::InvalidArgumentError(absl::StrCat(
+                "reserved_fds must be >= 0, got ", o.reserved_fds)),
   };
   for (const absl::Status& s : checks) {
     if (!s.ok()) return s;
@@ -141,12 +153,14 @@ void SetTransportLimits(const ServerOptions& o, grpc::ServerBuilder* builder) {
   builder->AddChannelArgument(
       GRPC_ARG_MAX_CONNECTION_IDLE_MS,
       static_cast<int>(absl::ToInt64Milliseconds(o.max_connection_idle)));
+  builder->AddChannelArgument(
+      GRPC_ARG_SERVER_HANDSHAKE_TIMEOUT_MS,
+      static_cast<int>(absl::ToInt64Milliseconds(o.handshake_timeout)));
 }
 
 absl::Status ValidateServerOptions(const ServerOptions& options,
-                                   std::string* listen_host) {
-  int listen_port = 0;
-  if (!SplitHostPort(options.listen, listen_host, &listen_port)) {
+                                   std::string* listen_host, int* listen_port) {
+  if (!SplitHostPort(options.listen, listen_host, listen_port)) {
     return absl::InvalidArgumentError(
         absl::StrCat("listen must be host:port (port 0..65535), got \"",
                      options.listen, "\""));
@@ -213,7 +227,10 @@ void InitGrpcPlugins() {
 absl::StatusOr<std::unique_ptr<ExecutorServer>> ExecutorServer::Start(
     ServerOptions options, const HandlerRegistry* registry, ResultSink* sink) {
   std::string listen_host;
-  if (absl::Status s = ValidateServerOptions(options, &listen_host); !s.ok()) {
+  int listen_port = 0;
+  if (absl::Status s =
+          ValidateServerOptions(options, &listen_host, &listen_port);
+      !s.ok()) {
     return s;
   }
   absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> credentials =
@@ -234,13 +251,17 @@ absl::StatusOr<std::unique_ptr<ExecutorServer>> ExecutorServer::Start(
   server->service_ = std::make_unique<ExecutorService>(
       server->executor_.get(), options.app_name, options.access_token, limits);
 
+  absl::StatusOr<std::unique_ptr<ConnectionListener>> listener =
+      BindListener(options, listen_host, listen_port);
+  if (!listener.ok()) return listener.status();
+  server->listener_ = *std::move(listener);
+
   InitGrpcPlugins();
   grpc::ServerBuilder builder;
-  // gRPC sets SO_REUSEPORT by default, which would let a second executor
-  // bind a port the first one holds and silently share its traffic. A port
-  // in use must be an error.
-  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
-  builder.AddListeningPort(options.listen, *credentials, &server->port_);
+  // No listening port of gRPC's own: connections come from listener_.
+  server->acceptor_ = builder.experimental().AddExternalConnectionAcceptor(
+      grpc::ServerBuilder::experimental_type::ExternalConnectionType::FROM_FD,
+      *credentials);
   SetTransportLimits(options, &builder);
   std::vector<
       std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>>
@@ -249,11 +270,13 @@ absl::StatusOr<std::unique_ptr<ExecutorServer>> ExecutorServer::Start(
   builder.experimental().SetInterceptorCreators(std::move(interceptors));
   builder.RegisterService(server->service_.get());
   server->server_ = builder.BuildAndStart();
-  if (server->server_ == nullptr || server->port_ == 0) {
+  if (server->server_ == nullptr) {
     // The destructor stops the executor (and a half-started server).
-    return absl::UnavailableError(absl::StrCat(
-        "cannot listen on ", options.listen, ": address in use or invalid"));
+    return absl::UnavailableError(
+        absl::StrCat("cannot serve on ", options.listen));
   }
+  server->port_ = server->listener_->port();
+  server->StartAccepting();
 
   server->address_ = options.address.empty()
                          ? DefaultAddress(listen_host, server->port_)
@@ -273,6 +296,41 @@ absl::StatusOr<std::unique_ptr<ExecutorServer>> ExecutorServer::Start(
 }
 
 ExecutorServer::~ExecutorServer() { Shutdown(absl::ZeroDuration()); }
+
+absl::StatusOr<std::unique_ptr<ConnectionListener>>
+ExecutorServer::BindListener(const ServerOptions& options,
+                             const std::string& host, int port) {
+  const DescriptorBudget fds =
+      PlanDescriptors(OpenFileLimit(), options.executor.max_running,
+                      options.max_connections, options.reserved_fds);
+  LOG_IF(WARNING, !fds.warning.empty()) << fds.warning;
+  LOG(INFO) << "connections bounded at " << fds.max_connections
+            << " (descriptor limit " << fds.limit << ", " << fds.reserved
+            << " reserved); handshake timeout "
+            << absl::FormatDuration(options.handshake_timeout);
+  ConnectionListenerOptions listen;
+  listen.host = host;
+  listen.port = port;
+  listen.max_connections = fds.max_connections;
+  listen.name = "gRPC";
+  absl::StatusOr<std::unique_ptr<ConnectionListener>> listener =
+      ConnectionListener::Bind(listen);
+  if (!listener.ok()) {
+    return absl::UnavailableError(listener.status().message());
+  }
+  return listener;
+}
+
+void ExecutorServer::StartAccepting() {
+  grpc::experimental::ExternalConnectionAcceptor* acceptor = acceptor_.get();
+  const int listen_fd = listener_->listen_fd();
+  listener_->Start([acceptor, listen_fd](int fd) {
+    grpc::experimental::ExternalConnectionAcceptor::NewConnectionParameters p;
+    p.listener_fd = listen_fd;
+    p.fd = fd;
+    acceptor->HandleNewConnection(&p);
+  });
+}
 
 void ExecutorServer::SetNotServing() {
   if (server_ == nullptr) return;
@@ -295,7 +353,11 @@ void ExecutorServer::Shutdown(absl::Duration grace) {
     executor_->Shutdown(grace);
   }
   // The server outlives the executor's shutdown so that callers still get
-  // UNAVAILABLE for new triggers and can read logs meanwhile.
+  // UNAVAILABLE for new triggers and can read logs meanwhile. Accepting
+  // stops first: gRPC's acceptor neither takes nor closes a connection
+  // handed to it once the server is shutting down. Closing the listening
+  // socket frees the port.
+  listener_.reset();
   if (server_ != nullptr) {
     server_->Shutdown(
         absl::ToChronoTime(absl::Now() + kServerShutdownDeadline));

@@ -22,10 +22,14 @@
 
 namespace grpc {
 class Server;
+namespace experimental {
+class ExternalConnectionAcceptor;
 }
+}  // namespace grpc
 
 namespace xxljob {
 
+class ConnectionListener;
 class ExecutorService;
 
 struct ServerOptions {
@@ -60,6 +64,18 @@ struct ServerOptions {
   // A connection with no call for this long is closed (clients reconnect
   // transparently): abandoned connections don't hold descriptors forever.
   absl::Duration max_connection_idle = absl::Minutes(10);
+  // Descriptors (docs/design.md, "Descriptors"). The executor accepts
+  // connections itself and bounds them: at most `max_connections` open at
+  // once (one more is accepted and closed at once); 0 means the descriptor
+  // limit minus `reserved_fds`, but at least a quarter of the limit.
+  int max_connections = 0;
+  // Descriptors kept free of connections, for run logs, scripts, the outbox
+  // and gRPC itself; 0 means 256 + 4 per executor.max_running.
+  int64_t reserved_fds = 0;
+  // A connection that has not finished its TLS handshake and sent its
+  // HTTP/2 preface and settings within this is closed (gRPC's default is
+  // 120 s, which lets idle sockets hold descriptors).
+  absl::Duration handshake_timeout = absl::Seconds(5);
   ExecutorOptions executor;
 };
 
@@ -95,10 +111,18 @@ class ExecutorServer {
 
  private:
   ExecutorServer() = default;
+  // The listening socket, bounded by the descriptor budget for `options`.
+  static absl::StatusOr<std::unique_ptr<ConnectionListener>> BindListener(
+      const ServerOptions& options, const std::string& host, int port);
+  // Hands listener_'s connections to gRPC. REQUIRES: server_ started.
+  void StartAccepting();
 
   std::unique_ptr<Executor> executor_;
   std::unique_ptr<ExecutorService> service_;
   std::unique_ptr<grpc::Server> server_;
+  // Accepts connections and hands them to gRPC through `acceptor_`.
+  std::unique_ptr<ConnectionListener> listener_;
+  std::unique_ptr<grpc::experimental::ExternalConnectionAcceptor> acceptor_;
   int port_ = 0;
   std::string address_;
   absl::Mutex shutdown_mu_;
