@@ -118,11 +118,11 @@ absl::StatusOr<std::unique_ptr<ConnectionListener>> ConnectionListener::Bind(
     hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
     addrinfo* found = nullptr;
     const std::string service = std::to_string(port);
-    if (const int rc = getaddrinfo(host.c_str(), service.c_str(), &hints,
-                                   &found);
+    if (const int rc =
+            getaddrinfo(host.c_str(), service.c_str(), &hints, &found);
         rc != 0) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "cannot listen on ", where, ": ", gai_strerror(rc)));
+      return absl::InvalidArgumentError(
+          absl::StrCat("cannot listen on ", where, ": ", gai_strerror(rc)));
     }
     for (const addrinfo* a = found; a != nullptr; a = a->ai_next) {
       // Port 0: every address gets the port the first one was given.
@@ -239,8 +239,8 @@ void ConnectionListener::Admit(int fd) {
     if (now - last_warning_ >= kWarningInterval) {
       LOG(WARNING) << options_.name << ": " << refused_since_warning_
                    << " connection(s) refused: " << options_.max_connections
-                   << " are open (max_connections="
-                   << options_.max_connections << ")";
+                   << " are open (max_connections=" << options_.max_connections
+                   << ")";
       last_warning_ = now;
       refused_since_warning_ = 0;
     }

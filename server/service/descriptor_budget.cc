@@ -22,9 +22,10 @@ DescriptorBudget PlanDescriptors(int64_t limit, int max_running,
     if (max_connections > left) {
       plan.warning = absl::StrCat(
           "max_connections=", max_connections, " leaves fewer than the ",
-          plan.reserved, " descriptors reserved for runs, scripts and the "
-          "outbox (descriptor limit ", limit,
-          "): they may fail to open files; accepting recovers");
+          plan.reserved,
+          " descriptors reserved for runs, scripts and the "
+          "outbox (descriptor limit ",
+          limit, "): they may fail to open files; accepting recovers");
     }
     return plan;
   }

@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "glog/logging.h"
 #include "server/service/grpc_status.h"
+#include "server/service/memory_release.h"
 #include "server/service/tail_log_reactor.h"
 
 namespace xxljob {
@@ -134,7 +135,11 @@ grpc::Status ExecutorService::AcquireTailStream() {
                                    " are open (max_tail_streams=", max, ")"));
 }
 
-void ExecutorService::ReleaseTailStream() { tail_streams_.fetch_sub(1); }
+void ExecutorService::ReleaseTailStream() {
+  // Once no stream is left, what they held goes back to the system; glibc
+  // would keep most of it (memory_release.h).
+  if (tail_streams_.fetch_sub(1) == 1) ReleaseFreeMemory();
+}
 
 grpc::Status ExecutorService::DoBeat(v1::BeatResponse* response) {
   const Executor::Load load = executor_->load();

@@ -120,9 +120,9 @@ class DescriptorExhaustionTest : public ::testing::Test {
   void Connect() {
     stub_ = v1::Executor::NewStub(NewConnection(target_));
     v1::BeatResponse beat;
-    ASSERT_TRUE(stub_->Beat(Deadline(absl::Seconds(10)).get(),
-                            v1::BeatRequest(), &beat)
-                    .ok());
+    ASSERT_TRUE(
+        stub_->Beat(Deadline(absl::Seconds(10)).get(), v1::BeatRequest(), &beat)
+            .ok());
     ASSERT_TRUE(HealthCheck(target_).ok());
   }
 
@@ -139,8 +139,8 @@ class DescriptorExhaustionTest : public ::testing::Test {
   // the log's content, or "" with a failure.
   std::string RunToEnd(v1::Executor::Stub* stub, int64_t log_id) {
     v1::RunResponse run;
-    grpc::Status s = stub->Run(Deadline(absl::Seconds(10)).get(), Req(log_id),
-                               &run);
+    grpc::Status s =
+        stub->Run(Deadline(absl::Seconds(10)).get(), Req(log_id), &run);
     EXPECT_TRUE(s.ok()) << s.error_message();
     EXPECT_EQ(run.code(), 200) << run.msg();
     const absl::Time deadline = absl::Now() + testing::kProcessTimeout;
@@ -224,7 +224,8 @@ TEST_F(DescriptorExhaustionTest, BurstUnderALowLimitLeavesTheServerServing) {
 
 // With the bound set above what the limit allows, accepting does fail for
 // lack of descriptors; it resumes once they are free.
-TEST_F(DescriptorExhaustionTest, AcceptingRecoversAfterRunningOutOfDescriptors) {
+TEST_F(DescriptorExhaustionTest,
+       AcceptingRecoversAfterRunningOutOfDescriptors) {
   Start({"--max_connections=100000", "--reserved_fds=1"});
   Connect();
   before_fds_ = DescriptorsOf(executor_->pid());
