@@ -91,15 +91,15 @@ absl::StatusOr<std::unique_ptr<ConnectionListener>> ConnectionListener::Bind(
   const std::string where = absl::StrCat(host, ":", l->options_.port);
   int port = l->options_.port;
   if (IsWildcard(host)) {
-    // One dual-stack socket, as gRPC does; IPv4 alone where IPv6 is off.
+    // Any wildcard means both families, as with gRPC's own listener: one
+    // dual-stack socket, or IPv4 alone where IPv6 is unavailable.
     sockaddr_in6 any6{};
     any6.sin6_family = AF_INET6;
     any6.sin6_addr = in6addr_any;
     any6.sin6_port = htons(port);
-    int fd = host == "0.0.0.0" ? -1
-                               : ListenOn(reinterpret_cast<sockaddr*>(&any6),
-                                          sizeof(any6), /*dual_stack=*/true);
-    if (fd < 0 && (host == "0.0.0.0" || errno == EAFNOSUPPORT)) {
+    int fd = ListenOn(reinterpret_cast<sockaddr*>(&any6), sizeof(any6),
+                      /*dual_stack=*/true);
+    if (fd < 0 && errno != EADDRINUSE && errno != EACCES) {
       sockaddr_in any4{};
       any4.sin_family = AF_INET;
       any4.sin_addr.s_addr = htonl(INADDR_ANY);

@@ -35,7 +35,7 @@ namespace xxljob {
 
 struct ConnectionListenerOptions {
   // Where to listen. An empty host, "0.0.0.0" or "::" is every interface
-  // (IPv6 and IPv4 on one dual-stack socket where the system allows it);
+  // of both families (one dual-stack socket; IPv4 alone without IPv6);
   // a name is resolved and every address it has is bound. Port 0 picks a
   // free port (the same one for every address).
   std::string host;

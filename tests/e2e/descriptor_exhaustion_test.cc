@@ -12,6 +12,8 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <memory>
 #include <string>
 #include <vector>
@@ -26,6 +28,7 @@
 #include "gtest/gtest.h"
 #include "tests/testing/executor_process.h"
 #include "tests/testing/temp_dir.h"
+#include "tests/testing/test_certs.h"
 #include "xxljob/v1/executor.grpc.pb.h"
 
 namespace xxljob {
@@ -97,11 +100,14 @@ std::unique_ptr<grpc::ClientContext> Deadline(absl::Duration timeout) {
   return context;
 }
 
-grpc::Status HealthCheck(const std::string& target) {
+grpc::Status HealthCheck(const std::shared_ptr<grpc::Channel>& channel) {
   grpc::health::v1::HealthCheckRequest request;
   grpc::health::v1::HealthCheckResponse response;
-  return grpc::health::v1::Health::NewStub(NewConnection(target))
-      ->Check(Deadline(absl::Seconds(2)).get(), request, &response);
+  return grpc::health::v1::Health::NewStub(channel)->Check(
+      Deadline(absl::Seconds(2)).get(), request, &response);
+}
+grpc::Status HealthCheck(const std::string& target) {
+  return HealthCheck(NewConnection(target));
 }
 
 class DescriptorExhaustionTest : public ::testing::Test {
@@ -258,6 +264,38 @@ TEST_F(DescriptorExhaustionTest, ConnectionsPastTheBoundOrSilentAreClosed) {
     close(fd);
   }
   EXPECT_LT(TimeToServe(), kRecoveryBound);
+}
+
+// The same over TLS: connections gRPC's TLS handshaker serves come from
+// the same listener, with the same bound and handshake timeout.
+TEST_F(DescriptorExhaustionTest, TlsConnectionsAreBoundedAndTimedOutToo) {
+  absl::StatusOr<testing::TestCerts> certs =
+      testing::MakeTestCerts(dir_.path());
+  ASSERT_TRUE(certs.ok()) << certs.status();
+  Start({"--tls_cert_file=" + certs->server_cert,
+         "--tls_key_file=" + certs->server_key, "--max_connections=4",
+         "--handshake_timeout=2s"});
+  std::vector<int> fds;
+  for (int i = 0; i < 4; ++i) fds.push_back(IdleConnection(executor_->port()));
+  const int extra = IdleConnection(executor_->port());
+  ASSERT_GE(extra, 0);
+  EXPECT_TRUE(ClosedByServer(extra, absl::Seconds(10)));
+  close(extra);
+  // No ClientHello: closed after the handshake timeout.
+  for (int fd : fds) {
+    ASSERT_GE(fd, 0);
+    EXPECT_TRUE(ClosedByServer(fd, absl::Seconds(30)));
+    close(fd);
+  }
+  grpc::SslCredentialsOptions tls;
+  std::ifstream ca(certs->ca);
+  tls.pem_root_certs.assign(std::istreambuf_iterator<char>(ca), {});
+  grpc::ChannelArguments args;
+  args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+  auto channel =
+      grpc::CreateCustomChannel(absl::StrCat("localhost:", executor_->port()),
+                                grpc::SslCredentials(tls), args);
+  EXPECT_TRUE(HealthCheck(channel).ok());
 }
 
 }  // namespace

@@ -93,10 +93,10 @@ std::unique_ptr<grpc::ClientContext> Deadline(absl::Duration timeout) {
 class TailLogMemoryTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    executor_ = std::make_unique<testing::ExecutorProcess>(
-        std::vector<std::string>{"--listen=127.0.0.1:0",
-                                 "--log_path=" + dir_.path(),
-                                 "--enable_scripts"});
+    executor_ =
+        std::make_unique<testing::ExecutorProcess>(std::vector<std::string>{
+            "--listen=127.0.0.1:0", "--log_path=" + dir_.path(),
+            "--enable_scripts"});
     ASSERT_TRUE(executor_->WaitUntilServing().ok());
     stub_ = v1::Executor::NewStub(grpc::CreateChannel(
         executor_->address(), grpc::InsecureChannelCredentials()));
@@ -111,8 +111,7 @@ class TailLogMemoryTest : public ::testing::Test {
   }
   int64_t OpenStreams() {
     v1::BeatResponse beat;
-    EXPECT_TRUE(
-        stub_->Beat(Deadline(absl::Seconds(10)).get(), {}, &beat).ok());
+    EXPECT_TRUE(stub_->Beat(Deadline(absl::Seconds(10)).get(), {}, &beat).ok());
     return beat.tail_streams();
   }
   bool Eventually(const std::function<bool()>& done) {
