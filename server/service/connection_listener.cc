@@ -233,9 +233,10 @@ void ConnectionListener::Admit(int fd) {
     last_sweep_ = now;
   }
   if (static_cast<int>(connections_.size()) >= options_.max_connections) {
-    close(fd);
+    // Counted before the close, which is what the client sees.
     ++refused_;
     ++refused_since_warning_;
+    close(fd);
     if (now - last_warning_ >= kWarningInterval) {
       LOG(WARNING) << options_.name << ": " << refused_since_warning_
                    << " connection(s) refused: " << options_.max_connections

@@ -49,8 +49,7 @@ int Dial(const std::string& host, int port) {
 // True once the peer closed `fd` (EOF or reset), false at the timeout.
 bool ClosedByPeer(int fd) {
   pollfd p{fd, POLLIN, 0};
-  if (poll(&p, 1, static_cast<int>(absl::ToInt64Milliseconds(kTimeout))) <=
-      0) {
+  if (poll(&p, 1, static_cast<int>(absl::ToInt64Milliseconds(kTimeout))) <= 0) {
     return false;
   }
   char byte;

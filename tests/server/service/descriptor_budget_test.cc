@@ -29,8 +29,8 @@ TEST(DescriptorBudgetTest, PlansTheReserveAndTheBound) {
       {256, 16, 100000, 1, 1, 100000, true},
   };
   for (const Case& c : cases) {
-    const DescriptorBudget plan = PlanDescriptors(
-        c.limit, c.max_running, c.max_connections, c.reserved);
+    const DescriptorBudget plan =
+        PlanDescriptors(c.limit, c.max_running, c.max_connections, c.reserved);
     EXPECT_EQ(plan.limit, c.limit);
     EXPECT_EQ(plan.reserved, c.want_reserved) << c.limit;
     EXPECT_EQ(plan.max_connections, c.want_connections) << c.limit;
