@@ -138,7 +138,7 @@ grpc::Status ExecutorService::AcquireTailStream() {
 void ExecutorService::ReleaseTailStream() {
   // Once no stream is left, what they held goes back to the system; glibc
   // would keep most of it (memory_release.h).
-  if (tail_streams_.fetch_sub(1) == 1) ReleaseFreeMemory();
+  if (tail_streams_.fetch_sub(1) == 1) memory_release_.Request();
 }
 
 grpc::Status ExecutorService::DoBeat(v1::BeatResponse* response) {

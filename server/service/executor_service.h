@@ -14,6 +14,7 @@
 #include "grpcpp/grpcpp.h"
 #include "server/core/executor.h"
 #include "server/service/auth.h"
+#include "server/service/memory_release.h"
 #include "server/service/validation.h"
 #include "xxljob/v1/executor.grpc.pb.h"
 
@@ -114,6 +115,8 @@ class ExecutorService final : public v1::Executor::CallbackService {
   RefusalLog refusals_;
   // TailLog streams open (a reactor that has not reached OnDone).
   std::atomic<int64_t> tail_streams_{0};
+  // Gives what TailLog streams held back to the system once none is open.
+  DelayedMemoryRelease memory_release_{absl::Milliseconds(250)};
   // Uptime is measured on the monotonic clock: wall-clock steps must not
   // make it jump or go negative.
   const std::chrono::steady_clock::time_point start_time_;
