@@ -234,16 +234,14 @@ void ConnectionListener::Admit(int fd) {
   }
   if (static_cast<int>(connections_.size()) >= options_.max_connections) {
     // Counted before the close, which is what the client sees.
-    ++refused_;
-    ++refused_since_warning_;
+    const int64_t refused = ++refused_;
     close(fd);
     if (now - last_warning_ >= kWarningInterval) {
-      LOG(WARNING) << options_.name << ": " << refused_since_warning_
-                   << " connection(s) refused: " << options_.max_connections
+      LOG(WARNING) << options_.name
+                   << ": refusing connections: " << options_.max_connections
                    << " are open (max_connections=" << options_.max_connections
-                   << ")";
+                   << "); " << refused << " refused since start";
       last_warning_ = now;
-      refused_since_warning_ = 0;
     }
     return;
   }

@@ -126,7 +126,6 @@ class ConnectionListener {
   std::vector<Connection> connections_;
   absl::Time last_sweep_ = absl::InfinitePast();
   absl::Time last_warning_ = absl::InfinitePast();
-  int64_t refused_since_warning_ = 0;
 
   std::atomic<int> tracked_{0};
   std::atomic<int64_t> refused_{0};
