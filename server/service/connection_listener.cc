@@ -74,6 +74,58 @@ void SetPort(sockaddr* addr, int port) {
   }
 }
 
+// Every interface of both families, as with gRPC's own listener: one
+// dual-stack socket, or IPv4 alone where IPv6 is unavailable. -1 with errno.
+int ListenOnWildcard(int port) {
+  sockaddr_in6 any6{};
+  any6.sin6_family = AF_INET6;
+  any6.sin6_addr = in6addr_any;
+  any6.sin6_port = htons(port);
+  const int fd = ListenOn(reinterpret_cast<sockaddr*>(&any6), sizeof(any6),
+                          /*dual_stack=*/true);
+  if (fd >= 0 || errno == EADDRINUSE || errno == EACCES) return fd;
+  sockaddr_in any4{};
+  any4.sin_family = AF_INET;
+  any4.sin_addr.s_addr = htonl(INADDR_ANY);
+  any4.sin_port = htons(port);
+  return ListenOn(reinterpret_cast<sockaddr*>(&any4), sizeof(any4), false);
+}
+
+// Every address `host` resolves to, on one port (`port`, or the one the
+// first address got). Addresses this host can't have (IPv6 turned off) are
+// skipped; anything else fails. Appends to `fds`; an errno, or 0.
+int ListenOnResolved(const std::string& host, int port, std::vector<int>* fds,
+                     std::string* resolve_error) {
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+  addrinfo* found = nullptr;
+  const std::string service = std::to_string(port);
+  if (const int rc = getaddrinfo(host.c_str(), service.c_str(), &hints, &found);
+      rc != 0) {
+    *resolve_error = gai_strerror(rc);
+    return EINVAL;
+  }
+  int error = 0;
+  for (const addrinfo* a = found; a != nullptr; a = a->ai_next) {
+    SetPort(a->ai_addr, port);
+    const int fd = ListenOn(a->ai_addr, a->ai_addrlen, false);
+    if (fd >= 0) {
+      fds->push_back(fd);
+      if (port == 0) port = LocalPort(fd);
+      continue;
+    }
+    error = errno;
+    if (error != EADDRNOTAVAIL && error != EAFNOSUPPORT) break;
+  }
+  freeaddrinfo(found);
+  if (error == EADDRNOTAVAIL || error == EAFNOSUPPORT) {
+    return fds->empty() ? error : 0;
+  }
+  return error;
+}
+
 }  // namespace
 
 ConnectionListener::ConnectionListener(ConnectionListenerOptions options)
@@ -88,56 +140,27 @@ absl::StatusOr<std::unique_ptr<ConnectionListener>> ConnectionListener::Bind(
   std::unique_ptr<ConnectionListener> l(
       new ConnectionListener(std::move(options)));
   const std::string& host = l->options_.host;
-  const std::string where = absl::StrCat(host, ":", l->options_.port);
-  int port = l->options_.port;
+  const std::string where =
+      host.find(':') == std::string::npos
+          ? absl::StrCat(host, ":", l->options_.port)
+          : absl::StrCat("[", host, "]:", l->options_.port);
+  int error = 0;
+  std::string resolve_error;
   if (IsWildcard(host)) {
-    // Any wildcard means both families, as with gRPC's own listener: one
-    // dual-stack socket, or IPv4 alone where IPv6 is unavailable.
-    sockaddr_in6 any6{};
-    any6.sin6_family = AF_INET6;
-    any6.sin6_addr = in6addr_any;
-    any6.sin6_port = htons(port);
-    int fd = ListenOn(reinterpret_cast<sockaddr*>(&any6), sizeof(any6),
-                      /*dual_stack=*/true);
-    if (fd < 0 && errno != EADDRINUSE && errno != EACCES) {
-      sockaddr_in any4{};
-      any4.sin_family = AF_INET;
-      any4.sin_addr.s_addr = htonl(INADDR_ANY);
-      any4.sin_port = htons(port);
-      fd = ListenOn(reinterpret_cast<sockaddr*>(&any4), sizeof(any4), false);
-    }
-    if (fd < 0) {
-      return absl::UnavailableError(
-          absl::StrCat("cannot listen on ", where, ": ", strerror(errno)));
-    }
-    l->listen_fds_.push_back(fd);
+    const int fd = ListenOnWildcard(l->options_.port);
+    if (fd >= 0) l->listen_fds_.push_back(fd);
+    error = fd >= 0 ? 0 : errno;
   } else {
-    addrinfo hints{};
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-    addrinfo* found = nullptr;
-    const std::string service = std::to_string(port);
-    if (const int rc =
-            getaddrinfo(host.c_str(), service.c_str(), &hints, &found);
-        rc != 0) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("cannot listen on ", where, ": ", gai_strerror(rc)));
-    }
-    for (const addrinfo* a = found; a != nullptr; a = a->ai_next) {
-      // Port 0: every address gets the port the first one was given.
-      SetPort(a->ai_addr, port);
-      const int fd = ListenOn(a->ai_addr, a->ai_addrlen, false);
-      if (fd < 0) {
-        const int error = errno;
-        freeaddrinfo(found);
-        return absl::UnavailableError(
-            absl::StrCat("cannot listen on ", where, ": ", strerror(error)));
-      }
-      l->listen_fds_.push_back(fd);
-      if (port == 0) port = LocalPort(fd);
-    }
-    freeaddrinfo(found);
+    error = ListenOnResolved(host, l->options_.port, &l->listen_fds_,
+                             &resolve_error);
+  }
+  if (!resolve_error.empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("cannot listen on ", where, ": ", resolve_error));
+  }
+  if (error != 0) {
+    return absl::UnavailableError(
+        absl::StrCat("cannot listen on ", where, ": ", strerror(error)));
   }
   l->port_ = LocalPort(l->listen_fds_.front());
   l->wake_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);

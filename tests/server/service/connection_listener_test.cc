@@ -140,6 +140,16 @@ TEST(ConnectionListenerTest, WildcardServesBothFamilies) {
   if (v6 >= 0) close(v6);
 }
 
+TEST(ConnectionListenerTest, ANameIsServedOnEveryAddressItHas) {
+  Sink sink;
+  auto listener = Listen("localhost", 10, &sink);
+  ASSERT_NE(listener, nullptr);
+  const int v4 = Dial("127.0.0.1", listener->port());
+  EXPECT_GE(v4, 0);
+  EXPECT_EQ(sink.WaitFor(1).size(), 1u);
+  if (v4 >= 0) close(v4);
+}
+
 TEST(ConnectionListenerTest, APortInUseIsUnavailable) {
   Sink sink;
   auto first = Listen("127.0.0.1", 10, &sink);
