@@ -159,6 +159,18 @@ ABSL_FLAG(absl::Duration, result_flush_timeout,
 ABSL_FLAG(absl::Duration, shutdown_grace, xxljob::AppOptions().shutdown_grace,
           "on SIGTERM/SIGINT, how long running jobs get to finish before "
           "they are killed");
+// Descriptors (docs/operations.md, "Bounds"; docs/design.md, "Descriptors").
+ABSL_FLAG(int, max_connections, xxljob::GrpcOptions().max_connections,
+          "connections open at once on --listen; one more is accepted and "
+          "closed. 0: the descriptor limit minus --reserved_fds (at least a "
+          "quarter of the limit)");
+ABSL_FLAG(int64_t, reserved_fds, xxljob::AppOptions().reserved_fds,
+          "descriptors kept free of connections for run logs, scripts and "
+          "the outbox. 0: 256 + 4 per --max_running");
+ABSL_FLAG(absl::Duration, handshake_timeout,
+          xxljob::GrpcOptions().handshake_timeout,
+          "a connection that has not completed its TLS handshake and sent "
+          "its HTTP/2 preface within this is closed");
 
 namespace xxljob {
 namespace {
@@ -187,6 +199,18 @@ absl::StatusOr<SyncMode> ParseSyncMode(absl::string_view name) {
   return BadFlag("outbox_sync", absl::StrCat("must be none, group or "
                                              "every_record, got \"",
                                              name, "\""));
+}
+
+// The descriptor flags, into `app`.
+absl::Status ReadDescriptorFlags(AppOptions* app) {
+  app->grpc.max_connections = absl::GetFlag(FLAGS_max_connections);
+  app->reserved_fds = absl::GetFlag(FLAGS_reserved_fds);
+  app->grpc.handshake_timeout = absl::GetFlag(FLAGS_handshake_timeout);
+  if (app->grpc.max_connections < 0) {
+    return BadFlag("max_connections", "must be >= 0");
+  }
+  if (app->reserved_fds < 0) return BadFlag("reserved_fds", "must be >= 0");
+  return CheckPositive("handshake_timeout", app->grpc.handshake_timeout);
 }
 
 // Reads and checks the flags. Format checks that ExecutorApp::Start also
@@ -295,6 +319,9 @@ absl::Status ReadConfig(AppOptions* options) {
   for (const absl::Status& status : checks) {
     if (!status.ok()) return status;
   }
+  if (absl::Status status = ReadDescriptorFlags(&app); !status.ok()) {
+    return status;
+  }
   // Here rather than at start only, so a bad file reads as a flag error.
   if (absl::Status status = ValidateServerTls(grpc.tls); !status.ok()) {
     return absl::InvalidArgumentError(
@@ -345,46 +372,51 @@ void LogConfig(const AppOptions& app) {
   const ApiOptions& api = app.api;
   const GrpcOptions& grpc = app.grpc;
   const ExecutorOptions& e = app.executor;
-  LOG(INFO) << "xxl-executor " << kExecutorVersion << ": listen=" << grpc.listen
-            << " address=" << (app.address.empty() ? "(auto)" : app.address)
-            << " app_name=" << api.app_name << " admin_addresses="
-            << (app.admin_addresses.empty()
-                    ? "(standalone)"
-                    : absl::StrJoin(app.admin_addresses, ","))
-            << " access_token=" << (api.access_token.empty() ? "none" : "set")
-            << " tls="
-            << (!grpc.tls.enabled()               ? "off"
-                : grpc.tls.client_ca_file.empty() ? "on"
-                                                  : "mutual")
-            << " admin_tls="
-            << (!app.admin_tls.enabled            ? "off"
-                : app.admin_tls.cert_file.empty() ? "on"
-                                                  : "mutual")
-            << " log_path=" << e.log_path
-            << " log_retention_days=" << e.log_retention_days
-            << " enable_scripts=" << e.enable_scripts
-            << " max_queue_depth=" << e.max_queue_depth
-            << " max_job_threads=" << e.max_job_threads
-            << " max_running=" << e.max_running
-            << " max_request_bytes=" << api.max_request_bytes
-            << " max_params_bytes=" << api.field_limits.max_params_bytes
-            << " max_glue_source_bytes="
-            << api.field_limits.max_glue_source_bytes
-            << " max_tail_streams=" << api.max_tail_streams
-            << " max_run_log_bytes=" << e.max_run_log_bytes
-            << " job_idle_timeout=" << e.idle_timeout
-            << " script_kill_grace=" << e.script_kill_grace << " script_user="
-            << (e.script_user.empty() ? "(executor's)" : e.script_user)
-            << " script_max_cpu=" << e.script_max_cpu
-            << " script_max_memory_bytes=" << e.script_max_memory_bytes
-            << " script_max_processes=" << e.script_max_processes
-            << " script_max_file_bytes=" << e.script_max_file_bytes
-            << " script_cgroup=" << e.script_cgroup
-            << " registry_interval=" << app.registry_interval
-            << " admin_timeout=" << app.admin_timeout
-            << " outbox_sync=" << SyncModeName(app.reporter.outbox.sync_mode)
-            << " shutdown_grace=" << app.shutdown_grace
-            << " result_flush_timeout=" << app.result_flush_timeout;
+  LOG(INFO)
+      << "xxl-executor " << kExecutorVersion << ": listen=" << grpc.listen
+      << " address=" << (app.address.empty() ? "(auto)" : app.address)
+      << " app_name=" << api.app_name << " admin_addresses="
+      << (app.admin_addresses.empty() ? "(standalone)"
+                                      : absl::StrJoin(app.admin_addresses, ","))
+      << " access_token=" << (api.access_token.empty() ? "none" : "set")
+      << " tls="
+      << (!grpc.tls.enabled()               ? "off"
+          : grpc.tls.client_ca_file.empty() ? "on"
+                                            : "mutual")
+      << " admin_tls="
+      << (!app.admin_tls.enabled            ? "off"
+          : app.admin_tls.cert_file.empty() ? "on"
+                                            : "mutual")
+      << " log_path=" << e.log_path
+      << " log_retention_days=" << e.log_retention_days
+      << " enable_scripts=" << e.enable_scripts
+      << " max_queue_depth=" << e.max_queue_depth
+      << " max_job_threads=" << e.max_job_threads
+      << " max_running=" << e.max_running
+      << " max_request_bytes=" << api.max_request_bytes
+      << " max_params_bytes=" << api.field_limits.max_params_bytes
+      << " max_glue_source_bytes=" << api.field_limits.max_glue_source_bytes
+      << " max_tail_streams=" << api.max_tail_streams
+      << " max_run_log_bytes=" << e.max_run_log_bytes << " max_connections="
+      << (app.grpc.max_connections == 0
+              ? "(auto)"
+              : std::to_string(app.grpc.max_connections))
+      << " reserved_fds="
+      << (app.reserved_fds == 0 ? "(auto)" : std::to_string(app.reserved_fds))
+      << " handshake_timeout=" << app.grpc.handshake_timeout
+      << " job_idle_timeout=" << e.idle_timeout
+      << " script_kill_grace=" << e.script_kill_grace << " script_user="
+      << (e.script_user.empty() ? "(executor's)" : e.script_user)
+      << " script_max_cpu=" << e.script_max_cpu
+      << " script_max_memory_bytes=" << e.script_max_memory_bytes
+      << " script_max_processes=" << e.script_max_processes
+      << " script_max_file_bytes=" << e.script_max_file_bytes
+      << " script_cgroup=" << e.script_cgroup
+      << " registry_interval=" << app.registry_interval
+      << " admin_timeout=" << app.admin_timeout
+      << " outbox_sync=" << SyncModeName(app.reporter.outbox.sync_mode)
+      << " shutdown_grace=" << app.shutdown_grace
+      << " result_flush_timeout=" << app.result_flush_timeout;
   if (e.enable_scripts && api.access_token.empty() &&
       !IsLoopbackListen(grpc.listen)) {
     LOG(WARNING) << "*** SECURITY: --enable_scripts is on, no access token "

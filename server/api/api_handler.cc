@@ -24,15 +24,19 @@ constexpr int64_t kManualLogIdsPerMs = 1024;
 TailStreamSlot& TailStreamSlot::operator=(TailStreamSlot&& other) noexcept {
   if (this != &other) {
     Release();
-    count_ = other.count_;
-    other.count_ = nullptr;
+    api_ = other.api_;
+    other.api_ = nullptr;
   }
   return *this;
 }
 
 void TailStreamSlot::Release() {
-  if (count_ != nullptr) count_->fetch_sub(1);
-  count_ = nullptr;
+  if (api_ != nullptr) api_->ReleaseTailStream();
+  api_ = nullptr;
+}
+
+void ApiHandler::ReleaseTailStream() {
+  if (tail_streams_.fetch_sub(1) == 1) memory_release_.Request();
 }
 
 ApiHandler::ApiHandler(Executor* executor, ApiOptions options)
@@ -171,7 +175,7 @@ absl::StatusOr<TailStreamSlot> ApiHandler::OpenTailStream(
   if (absl::Status s = Authenticate(caller); !s.ok()) return s;
   if (absl::Status s = ValidateLogRequest(request); !s.ok()) return s;
   const int64_t max = options_.max_tail_streams;
-  TailStreamSlot slot(&tail_streams_);
+  TailStreamSlot slot(this);
   if (tail_streams_.fetch_add(1) < max) return slot;
   LOG_EVERY_N(WARNING, 100) << "TailLog bound reached (" << max << ")";
   return absl::ResourceExhaustedError(

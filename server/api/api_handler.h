@@ -17,6 +17,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
+#include "common/memory_release.h"
 #include "server/api/api_options.h"
 #include "server/api/refusal_log.h"
 #include "server/core/executor.h"
@@ -43,11 +44,13 @@ struct Caller {
 
 // A TailLog stream slot (ApiOptions::max_tail_streams of them). Movable; the
 // slot is given back when the last owner goes.
+class ApiHandler;
+
 class TailStreamSlot {
  public:
   TailStreamSlot() = default;
-  TailStreamSlot(TailStreamSlot&& other) noexcept : count_(other.count_) {
-    other.count_ = nullptr;
+  TailStreamSlot(TailStreamSlot&& other) noexcept : api_(other.api_) {
+    other.api_ = nullptr;
   }
   TailStreamSlot& operator=(TailStreamSlot&& other) noexcept;
   TailStreamSlot(const TailStreamSlot&) = delete;
@@ -58,8 +61,8 @@ class TailStreamSlot {
 
  private:
   friend class ApiHandler;
-  explicit TailStreamSlot(std::atomic<int64_t>* count) : count_(count) {}
-  std::atomic<int64_t>* count_ = nullptr;
+  explicit TailStreamSlot(ApiHandler* api) : api_(api) {}
+  ApiHandler* api_ = nullptr;
 };
 
 // Every method checks the caller's token first (UNAUTHENTICATED), then
@@ -112,7 +115,12 @@ class ApiHandler {
   int64_t token_refusals() const { return refusals_.total(); }
 
  private:
+  friend class TailStreamSlot;
+
   absl::Status Authenticate(const Caller& caller);
+  // A stream slot comes back. Once no stream is left, what the streams held
+  // goes back to the system (glibc would keep most of it).
+  void ReleaseTailStream();
   // A log id for a manual trigger: above every id an admin hands out (they
   // count up from 1) and increasing, also across restarts (it follows the
   // clock), so it never names another run's log.
@@ -122,6 +130,7 @@ class ApiHandler {
   const ApiOptions options_;
   RefusalLog refusals_;
   std::atomic<int64_t> tail_streams_{0};
+  DelayedMemoryRelease memory_release_{absl::Milliseconds(250)};
   std::atomic<int64_t> last_manual_log_id_{0};
   // Uptime is measured on the monotonic clock: wall-clock steps must not
   // make it jump or go negative.

@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "client/admin_client.h"
+#include "common/descriptor_budget.h"
 #include "common/host_port.h"
 #include "glog/logging.h"
 #include "handlers/script_recovery.h"
@@ -88,8 +89,18 @@ absl::StatusOr<std::unique_ptr<ExecutorApp>> ExecutorApp::StartParts(
   app->executor_ = *std::move(executor);
   app->api_ = std::make_unique<ApiHandler>(app->executor_.get(), options.api);
 
+  // The connections' share of the descriptors; the rest stays for the runs.
+  const DescriptorBudget fds =
+      PlanDescriptors(OpenFileLimit(), options.executor.max_running,
+                      options.grpc.max_connections, options.reserved_fds);
+  LOG_IF(WARNING, !fds.warning.empty()) << fds.warning;
+  LOG(INFO) << "descriptor limit " << fds.limit << ", " << fds.reserved
+            << " reserved for runs, " << fds.max_connections
+            << " for connections";
+  GrpcOptions grpc_options = options.grpc;
+  grpc_options.max_connections = fds.max_connections;
   absl::StatusOr<std::unique_ptr<GrpcTransport>> grpc =
-      GrpcTransport::Start(options.grpc, app->api_.get());
+      GrpcTransport::Start(std::move(grpc_options), app->api_.get());
   if (!grpc.ok()) return grpc.status();
   app->grpc_ = *std::move(grpc);
   app->address_ =

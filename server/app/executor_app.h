@@ -69,6 +69,10 @@ struct AppOptions {
   // At shutdown, how long pending results may take to reach an admin; what
   // is left stays in the outbox for the next start.
   absl::Duration result_flush_timeout = absl::Seconds(5);
+  // Descriptors kept free of connections, for run logs, scripts, the outbox
+  // and gRPC itself (docs/design.md, "Descriptors"); the transports' share
+  // of the limit is the rest. 0: 256 + 4 per executor.max_running.
+  int64_t reserved_fds = 0;
   // On SIGTERM/SIGINT, how long running runs get to finish before they are
   // killed (what main.cc passes to Shutdown).
   absl::Duration shutdown_grace = absl::Seconds(10);

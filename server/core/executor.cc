@@ -237,13 +237,16 @@ absl::StatusOr<std::string> Executor::Impl::Kill(int64_t job_id,
 // ------------------------------------------------------------ logs, lookups
 
 absl::StatusOr<Executor::LogRead> Executor::Impl::ReadLog(
-    int64_t log_date_time, int64_t log_id, int32_t from_line_num) const {
+    int64_t log_date_time, int64_t log_id, int32_t from_line_num,
+    size_t max_bytes) const {
   // Checked before reading: a run found finished here has written its last
   // line already.
   const bool finished = !IsActive(log_id);
+  LogPageLimits limits = options_.log_page;
+  if (max_bytes > 0) limits.max_bytes = std::min(limits.max_bytes, max_bytes);
   absl::StatusOr<LogPage> page =
       ReadLogPage(options_.log_path, log_date_time, log_id, from_line_num,
-                  finished, options_.log_page);
+                  finished, limits);
   if (!page.ok()) return page.status();
   page->content = SanitizeUtf8(page->content);
   return LogRead{*std::move(page), finished && page->at_end_of_file};
@@ -322,9 +325,11 @@ absl::Status Executor::IdleBeat(int64_t job_id) const {
 absl::StatusOr<std::string> Executor::Kill(int64_t job_id, int64_t log_id) {
   return impl_->Kill(job_id, log_id);
 }
-absl::StatusOr<Executor::LogRead> Executor::ReadLog(
-    int64_t log_date_time, int64_t log_id, int32_t from_line_num) const {
-  return impl_->ReadLog(log_date_time, log_id, from_line_num);
+absl::StatusOr<Executor::LogRead> Executor::ReadLog(int64_t log_date_time,
+                                                    int64_t log_id,
+                                                    int32_t from_line_num,
+                                                    size_t max_bytes) const {
+  return impl_->ReadLog(log_date_time, log_id, from_line_num, max_bytes);
 }
 Executor::Load Executor::load() const { return impl_->load(); }
 LogWatchHandle Executor::WatchLog(int64_t log_id, LogWatchCallback on_change) {

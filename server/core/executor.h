@@ -73,12 +73,15 @@ class Executor {
 
   // One page of run `log_id`'s log (see ReadLogPage); `is_end` of the answer
   // is at_end_of_file of a run that is no longer queued or running.
+  // `max_bytes` > 0 caps the page below options().log_page.max_bytes
+  // (TailLog's smaller pages).
   struct LogRead {
     LogPage page;
     bool is_end = false;
   };
   absl::StatusOr<LogRead> ReadLog(int64_t log_date_time, int64_t log_id,
-                                  int32_t from_line_num) const;
+                                  int32_t from_line_num,
+                                  size_t max_bytes = 0) const;
 
   // Following a run's log (TailLog) without polling: `on_change` is called
   // after every append to run `log_id`'s log and once more when the run has

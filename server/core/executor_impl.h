@@ -62,7 +62,8 @@ class Executor::Impl {
   absl::Status IdleBeat(int64_t job_id) const;
   absl::StatusOr<std::string> Kill(int64_t job_id, int64_t log_id);
   absl::StatusOr<LogRead> ReadLog(int64_t log_date_time, int64_t log_id,
-                                  int32_t from_line_num) const;
+                                  int32_t from_line_num,
+                                  size_t max_bytes) const;
   Load load() const {
     return {job_threads_.load(), running_.load(), queued_.load()};
   }

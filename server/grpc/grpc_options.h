@@ -29,6 +29,15 @@ struct GrpcOptions {
   // A connection with no call for this long is closed (clients reconnect
   // transparently): abandoned connections don't hold descriptors forever.
   absl::Duration max_connection_idle = absl::Minutes(10);
+  // Descriptors (docs/design.md, "Descriptors"). The transport accepts
+  // connections itself and bounds them: at most `max_connections` open at
+  // once (one more is accepted and closed at once). 0: the app's share of
+  // the descriptor limit (see AppOptions::reserved_fds).
+  int max_connections = 0;
+  // A connection that has not finished its TLS handshake and sent its
+  // HTTP/2 preface and settings within this is closed (gRPC's default is
+  // 120 s, which lets idle sockets hold descriptors).
+  absl::Duration handshake_timeout = absl::Seconds(5);
 };
 
 // OK, or INVALID_ARGUMENT naming the first bad field.

@@ -6,12 +6,14 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
+#include "common/connection_listener.h"
 #include "common/host_port.h"
 #include "glog/logging.h"
 #include "grpc/health/v1/health.pb.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/grpcpp.h"
 #include "grpcpp/health_check_service_interface.h"
+#include "grpcpp/server_builder.h"
 #include "server/grpc/grpc_service.h"
 #include "server/grpc/parse_error_interceptor.h"
 
@@ -40,6 +42,9 @@ void SetTransportLimits(const GrpcOptions& o, int max_request_bytes,
   builder->AddChannelArgument(
       GRPC_ARG_MAX_CONNECTION_IDLE_MS,
       static_cast<int>(absl::ToInt64Milliseconds(o.max_connection_idle)));
+  builder->AddChannelArgument(
+      GRPC_ARG_SERVER_HANDSHAKE_TIMEOUT_MS,
+      static_cast<int>(absl::ToInt64Milliseconds(o.handshake_timeout)));
 }
 
 // The health protos are compiled into xxljob::proto so that reflection can
@@ -94,6 +99,11 @@ absl::Status ValidateGrpcOptions(const GrpcOptions& o) {
       positive_ms("keepalive_time", o.keepalive_time),
       positive_ms("keepalive_timeout", o.keepalive_timeout),
       positive_ms("max_connection_idle", o.max_connection_idle),
+      positive_ms("handshake_timeout", o.handshake_timeout),
+      o.max_connections >= 0
+          ? absl::OkStatus()
+          : absl::InvalidArgumentError(absl::StrCat(
+                "max_connections must be >= 0, got ", o.max_connections)),
   };
   for (const absl::Status& s : checks) {
     if (!s.ok()) return s;
@@ -109,16 +119,27 @@ absl::StatusOr<std::unique_ptr<GrpcTransport>> GrpcTransport::Start(
   if (!credentials.ok()) return credentials.status();
 
   std::unique_ptr<GrpcTransport> transport(new GrpcTransport());
-  transport->listen_host_ = ParseHostPort(options.listen, "listen")->host;
+  const HostPort listen = *ParseHostPort(options.listen, "listen");
+  transport->listen_host_ = listen.host;
   transport->service_ = std::make_unique<GrpcService>(api);
+
+  ConnectionListenerOptions accept;
+  accept.host = listen.host;
+  accept.port = listen.port;
+  accept.max_connections = options.max_connections;
+  accept.name = "gRPC";
+  absl::StatusOr<std::unique_ptr<ConnectionListener>> listener =
+      ConnectionListener::Bind(accept);
+  if (!listener.ok())
+    return absl::UnavailableError(listener.status().message());
+  transport->listener_ = *std::move(listener);
 
   InitGrpcPlugins();
   grpc::ServerBuilder builder;
-  // gRPC sets SO_REUSEPORT by default, which would let a second executor
-  // bind a port the first one holds and silently share its traffic. A port
-  // in use must be an error.
-  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
-  builder.AddListeningPort(options.listen, *credentials, &transport->port_);
+  // No listening port of gRPC's own: connections come from listener_.
+  transport->acceptor_ = builder.experimental().AddExternalConnectionAcceptor(
+      grpc::ServerBuilder::experimental_type::ExternalConnectionType::FROM_FD,
+      *credentials);
   SetTransportLimits(options, api->options().max_request_bytes, &builder);
   std::vector<
       std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>>
@@ -127,10 +148,12 @@ absl::StatusOr<std::unique_ptr<GrpcTransport>> GrpcTransport::Start(
   builder.experimental().SetInterceptorCreators(std::move(interceptors));
   builder.RegisterService(transport->service_.get());
   transport->server_ = builder.BuildAndStart();
-  if (transport->server_ == nullptr || transport->port_ == 0) {
-    return absl::UnavailableError(absl::StrCat(
-        "cannot listen on ", options.listen, ": address in use or invalid"));
+  if (transport->server_ == nullptr) {
+    return absl::UnavailableError(
+        absl::StrCat("cannot serve gRPC on ", options.listen));
   }
+  transport->port_ = transport->listener_->port();
+  transport->StartAccepting();
   grpc::HealthCheckServiceInterface* health =
       transport->server_->GetHealthCheckService();
   if (health != nullptr) {
@@ -138,11 +161,27 @@ absl::StatusOr<std::unique_ptr<GrpcTransport>> GrpcTransport::Start(
     health->SetServingStatus(v1::Executor::service_full_name(), true);
   }
   LOG(INFO) << "gRPC serving on " << options.listen << " (port "
-            << transport->port_ << "), " << TlsDescription(options.tls);
+            << transport->port_ << "), " << TlsDescription(options.tls)
+            << ", at most " << options.max_connections
+            << " connections, handshake timeout "
+            << absl::FormatDuration(options.handshake_timeout);
   return transport;
 }
 
+GrpcTransport::GrpcTransport() = default;
+
 GrpcTransport::~GrpcTransport() { Shutdown(); }
+
+void GrpcTransport::StartAccepting() {
+  grpc::experimental::ExternalConnectionAcceptor* acceptor = acceptor_.get();
+  const int listen_fd = listener_->listen_fd();
+  listener_->Start([acceptor, listen_fd](int fd) {
+    grpc::experimental::ExternalConnectionAcceptor::NewConnectionParameters p;
+    p.listener_fd = listen_fd;
+    p.fd = fd;
+    acceptor->HandleNewConnection(&p);
+  });
+}
 
 void GrpcTransport::SetNotServing() {
   if (server_ == nullptr) return;
@@ -151,6 +190,10 @@ void GrpcTransport::SetNotServing() {
 }
 
 void GrpcTransport::Shutdown() {
+  // Accepting stops first: gRPC's acceptor neither takes nor closes a
+  // connection handed to it once the server is shutting down. Closing the
+  // listening socket frees the port.
+  listener_.reset();
   if (server_ == nullptr) return;
   SetNotServing();
   server_->Shutdown(absl::ToChronoTime(absl::Now() + kServerShutdownDeadline));

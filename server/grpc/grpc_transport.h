@@ -15,10 +15,14 @@
 
 namespace grpc {
 class Server;
-}
+namespace experimental {
+class ExternalConnectionAcceptor;
+}  // namespace experimental
+}  // namespace grpc
 
 namespace xxljob {
 
+class ConnectionListener;
 class GrpcService;
 
 // Owns the gRPC server. SetNotServing and Shutdown are called by one thread
@@ -27,9 +31,10 @@ class GrpcTransport {
  public:
   // Starts serving `api` (which must outlive the transport); requests
   // larger than its max_request_bytes are refused by gRPC
-  // (RESOURCE_EXHAUSTED). Errors: INVALID_ARGUMENT for bad options,
-  // FAILED_PRECONDITION for an unreadable TLS file, UNAVAILABLE when the
-  // listen address can't be bound (e.g. the port is in use).
+  // (RESOURCE_EXHAUSTED). REQUIRES: options.max_connections > 0 (the app
+  // resolves 0 from the descriptor budget). Errors: INVALID_ARGUMENT for bad
+  // options, FAILED_PRECONDITION for an unreadable TLS file, UNAVAILABLE when
+  // the listen address can't be bound (e.g. the port is in use).
   static absl::StatusOr<std::unique_ptr<GrpcTransport>> Start(
       GrpcOptions options, ApiHandler* api);
   // Shutdown() unless already shut down.
@@ -51,10 +56,17 @@ class GrpcTransport {
   void Shutdown();
 
  private:
-  GrpcTransport() = default;
+  GrpcTransport();
+  // Hands listener_'s connections to gRPC. REQUIRES: server_ started.
+  void StartAccepting();
 
   std::unique_ptr<GrpcService> service_;
   std::unique_ptr<grpc::Server> server_;
+  // gRPC 1.51's own accept loop stops for good after EMFILE and has no
+  // connection bound, so the transport accepts connections itself and
+  // hands them to gRPC through `acceptor_` (docs/design.md, "Descriptors").
+  std::unique_ptr<ConnectionListener> listener_;
+  std::unique_ptr<grpc::experimental::ExternalConnectionAcceptor> acceptor_;
   int port_ = 0;
   std::string listen_host_;
 };

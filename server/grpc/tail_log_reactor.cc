@@ -99,7 +99,7 @@ TailLogReactor::Next TailLogReactor::ReadPage() {
     // queued, and the watch wakes us when it writes its first line or ends.
     const bool active = executor_->IsActive(log_id_);
     absl::StatusOr<Executor::LogRead> read =
-        executor_->ReadLog(log_date_time_, log_id_, next_line_);
+        executor_->ReadLog(log_date_time_, log_id_, next_line_, kMaxPageBytes);
     if (!read.ok()) {
       if (active && read.status().code() == absl::StatusCode::kNotFound) {
         return Next::kNothing;

@@ -18,7 +18,8 @@
 //   - Exactly one write is in flight. When it completes (OnWriteDone) the
 //     next page is read on that same gRPC thread, so a backlog streams out
 //     as fast as the client takes it, a page at a time, and a slow client
-//     costs memory for one page only.
+//     costs memory for one page only, and pages are small
+//     (kMaxPageBytes): the log is never read ahead of a stalled client.
 //
 // A run that is queued has no log file yet: the stream waits for it to
 // start. A run that is neither active nor has a log file gets one page with
@@ -69,6 +70,12 @@ class TailLogReactor final : public grpc::ServerWriteReactor<v1::LogResponse> {
   // idle streams cost next to nothing, short enough that a missed wake-up
   // would be a stall, not a hang.
   static constexpr absl::Duration kFallbackPoll = absl::Seconds(2);
+  // Largest page a TailLog write carries (Log's are up to 256 KiB). A
+  // stalled stream holds its page twice (here and serialized in gRPC's
+  // transport) until the client reads: 64 KiB, instead of 512 KiB, so 256
+  // stalled streams cost 16 MiB beyond gRPC's windows. A follower reading
+  // at full speed still gets about 100 MB/s in these pages.
+  static constexpr size_t kMaxPageBytes = 32 * 1024;
 
   // Starts following `request` (already validated: log_id > 0, from >= 1)
   // and sends the first page(s) if there are any. Never blocks beyond one

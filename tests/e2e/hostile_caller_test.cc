@@ -575,9 +575,9 @@ TEST_F(HostileCallerTest, TailLogClientsThatNeverReadDoNotHoldUpOthers) {
   ASSERT_TRUE(stub_->Log(Context(kToken).get(), page, &log_response).ok());
   EXPECT_THAT(log_response.log_content(), HasSubstr("spam line 99999 "));
 
-  // Each stream holds one page (<= 256 KiB) and a 64 KiB window: about
-  // 5 MB for all. Without the one-write-in-flight rule the 12 streams of
-  // the finished run would each queue its whole 5 MB log: 60 MB.
+  // Each stream holds one page (<= 32 KiB, twice) and a 64 KiB window:
+  // about 2.5 MB for all. Without the one-write-in-flight rule the 12 streams
+  // of the finished run would each queue its whole 5 MB log: 60 MB.
   const ProcessUse during = UseOf(getpid());
   if (kRssIsMeaningful) {
     EXPECT_LT(during.rss_kb - before.rss_kb, 24 * 1024)

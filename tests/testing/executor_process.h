@@ -91,7 +91,16 @@ class ExecutorProcess {
   // ...), with GLOG_logtostderr=1 so the log reaches the pipe.
   explicit ExecutorProcess(std::vector<std::string> flags)
       : stderr_path_(NewStderrPath()) {
-    Spawn(std::move(flags));
+    Spawn(std::move(flags), {});
+  }
+  // The same, started through `launcher` (a program and its arguments that
+  // exec the rest of the command line in the same process, e.g.
+  // {"/usr/bin/prlimit", "--nofile=256:256", "--"}): pid() is still the
+  // executor's once the launcher has exec'ed it.
+  ExecutorProcess(std::vector<std::string> flags,
+                  std::vector<std::string> launcher)
+      : stderr_path_(NewStderrPath()) {
+    Spawn(std::move(flags), std::move(launcher));
   }
 
   ~ExecutorProcess() {
@@ -226,11 +235,13 @@ class ExecutorProcess {
     return false;
   }
 
-  void Spawn(std::vector<std::string> flags) {
+  void Spawn(std::vector<std::string> flags,
+             std::vector<std::string> launcher) {
     // Everything the child needs is prepared before fork(): between fork
     // and exec a child of a multithreaded process may only make
     // async-signal-safe calls.
-    std::vector<std::string> args = {BinaryPath()};
+    std::vector<std::string> args = std::move(launcher);
+    args.push_back(BinaryPath());
     args.insert(args.end(), flags.begin(), flags.end());
     std::vector<std::string> env;
     for (char** e = environ; *e != nullptr; ++e) {
