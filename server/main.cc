@@ -159,6 +159,20 @@ ABSL_FLAG(absl::Duration, result_flush_timeout,
 ABSL_FLAG(absl::Duration, shutdown_grace, xxljob::AppOptions().shutdown_grace,
           "on SIGTERM/SIGINT, how long running jobs get to finish before "
           "they are killed");
+// XXL-JOB's own HTTP protocol (docs/xxl-job-admin.md).
+ABSL_FLAG(std::string, http_listen, "",
+          "host:port of the HTTP face (XXL-JOB's own protocol, for a stock "
+          "xxl-job-admin); empty: off");
+ABSL_FLAG(std::string, http_address, "",
+          "the URL registered with HTTP admins; empty: http://<the first "
+          "non-loopback IPv4 address or the listen host>:<port>/");
+ABSL_FLAG(std::string, xxl_protocol,
+          xxljob::XxlProtocolName(xxljob::HttpOptions().protocol),
+          "XXL-JOB protocol generation of the admins: 2 (2.3-3.2), 3 "
+          "(3.3-3.4) or 3.5 (3.5 on: the app-name header is required)");
+ABSL_FLAG(absl::Duration, http_io_timeout, xxljob::HttpOptions().io_timeout,
+          "an HTTP connection that takes longer to send a request, or stays "
+          "idle between requests, or does not read an answer, is closed");
 // Descriptors (docs/operations.md, "Bounds"; docs/design.md, "Descriptors").
 ABSL_FLAG(int, max_connections, xxljob::GrpcOptions().max_connections,
           "connections open at once on --listen; one more is accepted and "
@@ -199,6 +213,27 @@ absl::StatusOr<SyncMode> ParseSyncMode(absl::string_view name) {
   return BadFlag("outbox_sync", absl::StrCat("must be none, group or "
                                              "every_record, got \"",
                                              name, "\""));
+}
+
+absl::StatusOr<XxlProtocol> ParseXxlProtocol(absl::string_view name) {
+  for (XxlProtocol p :
+       {XxlProtocol::kGen2, XxlProtocol::kGen3, XxlProtocol::kGen35}) {
+    if (name == XxlProtocolName(p)) return p;
+  }
+  return BadFlag("xxl_protocol",
+                 absl::StrCat("must be 2, 3 or 3.5, got \"", name, "\""));
+}
+
+// The HTTP face's flags, into `app`.
+absl::Status ReadHttpFlags(AppOptions* app) {
+  app->http.listen = absl::GetFlag(FLAGS_http_listen);
+  app->http_address = absl::GetFlag(FLAGS_http_address);
+  app->http.io_timeout = absl::GetFlag(FLAGS_http_io_timeout);
+  absl::StatusOr<XxlProtocol> protocol =
+      ParseXxlProtocol(absl::GetFlag(FLAGS_xxl_protocol));
+  if (!protocol.ok()) return protocol.status();
+  app->http.protocol = *protocol;
+  return CheckPositive("http_io_timeout", app->http.io_timeout);
 }
 
 // The descriptor flags, into `app`.
@@ -318,6 +353,9 @@ absl::Status ReadConfig(AppOptions* options) {
   };
   for (const absl::Status& status : checks) {
     if (!status.ok()) return status;
+  }
+  if (absl::Status status = ReadHttpFlags(&app); !status.ok()) {
+    return status;
   }
   if (absl::Status status = ReadDescriptorFlags(&app); !status.ok()) {
     return status;

@@ -23,9 +23,11 @@ BELOW = {
     "server/api": {"server/core", "handlers", "common", "proto"},
     "server/grpc": {"server/api", "server/core", "handlers", "common", "rpc",
                     "security", "proto"},
+    "server/http": {"server/api", "server/core", "handlers", "common",
+                    "proto"},
     "client": {"server/delivery", "server/core", "handlers", "common", "rpc",
                "security", "proto"},
-    "server/app": {"server/grpc", "server/api", "server/delivery",
+    "server/app": {"server/grpc", "server/http", "server/api", "server/delivery",
                    "server/core", "client", "handlers", "common", "rpc",
                    "security", "proto"},
 }

@@ -1,7 +1,9 @@
 #include "server/app/executor_app.h"
 
+#include <algorithm>
 #include <utility>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "client/admin_client.h"
 #include "common/descriptor_budget.h"
@@ -14,9 +16,16 @@
 #include "server/delivery/registrar.h"
 #include "server/delivery/result_reporter.h"
 #include "server/grpc/grpc_transport.h"
+#include "server/http/http_transport.h"
 
 namespace xxljob {
 namespace {
+
+// An admin address written as a URL is an HTTP admin; host:port is gRPC.
+bool IsHttpAdmin(absl::string_view address) {
+  return absl::StartsWith(address, "http://") ||
+         absl::StartsWith(address, "https://");
+}
 
 // Checks what can be checked before anything starts (the outbox replay
 // sends results): every part's options, TLS files included.
@@ -25,6 +34,19 @@ absl::Status ValidateAppOptions(const AppOptions& o) {
   if (absl::Status s = ValidateClientTls(o.admin_tls); !s.ok()) return s;
   if (absl::Status s = ValidateApiOptions(o.api); !s.ok()) return s;
   if (absl::Status s = ValidateGrpcOptions(o.grpc); !s.ok()) return s;
+  if (!o.http.listen.empty()) {
+    if (absl::Status s = ValidateHttpOptions(o.http); !s.ok()) return s;
+  }
+  for (const std::string& admin : o.admin_addresses) {
+    if (IsHttpAdmin(admin) && o.http.listen.empty()) {
+      // An HTTP admin calls the executor back over HTTP: without the HTTP
+      // face it would register an address it can't use.
+      return absl::InvalidArgumentError(absl::StrCat(
+          "admin \"", admin,
+          "\" is an HTTP admin (a URL): it needs the HTTP face, set "
+          "--http_listen (e.g. 0.0.0.0:9998)"));
+    }
+  }
   if (!o.address.empty()) {
     absl::StatusOr<HostPort> address = ParseHostPort(o.address, "address");
     if (!address.ok() || address->host.empty() || address->port == 0) {
@@ -97,8 +119,13 @@ absl::StatusOr<std::unique_ptr<ExecutorApp>> ExecutorApp::StartParts(
   LOG(INFO) << "descriptor limit " << fds.limit << ", " << fds.reserved
             << " reserved for runs, " << fds.max_connections
             << " for connections";
+  // With both transports on, each gets half of an automatic bound.
+  const bool both = !options.http.listen.empty();
+  const int share = both && options.grpc.max_connections == 0
+                        ? std::max(1, fds.max_connections / 2)
+                        : fds.max_connections;
   GrpcOptions grpc_options = options.grpc;
-  grpc_options.max_connections = fds.max_connections;
+  grpc_options.max_connections = share;
   absl::StatusOr<std::unique_ptr<GrpcTransport>> grpc =
       GrpcTransport::Start(std::move(grpc_options), app->api_.get());
   if (!grpc.ok()) return grpc.status();
@@ -109,13 +136,37 @@ absl::StatusOr<std::unique_ptr<ExecutorApp>> ExecutorApp::StartParts(
                            app->grpc_->port())
           : options.address;
   app->api_->set_address(app->address_);
+
+  std::string registry_value = app->address_;
+  if (!options.http.listen.empty()) {
+    HttpOptions http = options.http;
+    if (http.max_connections == 0) http.max_connections = share;
+    absl::StatusOr<std::unique_ptr<HttpTransport>> started_http =
+        HttpTransport::Start(std::move(http), app->api_.get());
+    if (!started_http.ok()) return started_http.status();
+    app->http_ = *std::move(started_http);
+    const std::string http_address =
+        !options.http_address.empty()
+            ? options.http_address
+            : absl::StrCat(
+                  "http://",
+                  FormatHostPort(AdvertisedHost(app->http_->listen_host()),
+                                 app->http_->port()),
+                  "/");
+    // XXL-JOB's admins call back what the executor registered: with an
+    // HTTP admin, that is the HTTP face's URL.
+    for (const std::string& admin : options.admin_addresses) {
+      if (IsHttpAdmin(admin)) registry_value = http_address;
+    }
+    LOG(INFO) << "HTTP face advertised as " << http_address;
+  }
   LOG(INFO) << "xxl-executor " << kExecutorVersion << " ready, advertised as "
             << app->address_;
 
   if (app->admin_ != nullptr) {
     RegistrarOptions registrar;
     registrar.param.registry_key = options.api.app_name;
-    registrar.param.registry_value = app->address_;
+    registrar.param.registry_value = registry_value;
     registrar.interval = options.registry_interval;
     app->registrar_ =
         std::make_unique<Registrar>(app->admin_.get(), std::move(registrar));
@@ -127,6 +178,9 @@ absl::StatusOr<std::unique_ptr<ExecutorApp>> ExecutorApp::StartParts(
 ExecutorApp::~ExecutorApp() { Shutdown(absl::ZeroDuration()); }
 
 int ExecutorApp::grpc_port() const { return grpc_->port(); }
+int ExecutorApp::http_port() const {
+  return http_ != nullptr ? http_->port() : 0;
+}
 
 void ExecutorApp::Shutdown(absl::Duration grace) {
   absl::MutexLock lock(&shutdown_mu_);
@@ -145,6 +199,7 @@ void ExecutorApp::Shutdown(absl::Duration grace) {
   }
   // The transport outlives the core's shutdown so that callers still get
   // UNAVAILABLE for new triggers and can read logs meanwhile.
+  if (http_ != nullptr) http_->Shutdown();
   if (grpc_ != nullptr) grpc_->Shutdown();
   LOG_IF(INFO, served) << "shut down";
   // Every result is now in the reporter; give delivery a bounded chance.

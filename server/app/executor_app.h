@@ -31,6 +31,7 @@
 #include "server/core/result_sink.h"
 #include "server/delivery/reporter_options.h"
 #include "server/grpc/grpc_options.h"
+#include "server/http/http_options.h"
 
 namespace xxljob {
 
@@ -38,6 +39,7 @@ class AdminApi;
 class ApiHandler;
 class Executor;
 class GrpcTransport;
+class HttpTransport;
 class Registrar;
 class ResultReporter;
 
@@ -49,10 +51,16 @@ struct AppOptions {
   ApiOptions api;
   // The gRPC transport: listen address, TLS, connection limits.
   GrpcOptions grpc;
-  // host:port the executor advertises (Beat, registration). Empty: the
-  // gRPC listen host (on a wildcard listen, the first non-loopback IPv4
-  // address) and the bound port.
+  // XXL-JOB's own HTTP protocol, for stock xxl-job-admins (off unless
+  // http.listen is set).
+  HttpOptions http;
+  // host:port the executor advertises (Beat, registration with gRPC
+  // admins). Empty: the gRPC listen host (on a wildcard listen, the first
+  // non-loopback IPv4 address) and the bound port.
   std::string address;
+  // The URL registered with HTTP admins ("http://host:port/"). Empty: the
+  // HTTP face's host (as for `address`) and bound port.
+  std::string http_address;
   // Admins (host:port), tried in order. Empty: standalone, results are only
   // in the run logs.
   std::vector<std::string> admin_addresses;
@@ -106,6 +114,8 @@ class ExecutorApp {
   ResultReporter* reporter() { return reporter_.get(); }
   // The gRPC transport's bound port.
   int grpc_port() const;
+  // The HTTP transport's bound port; 0 when it is off.
+  int http_port() const;
   // The advertised host:port.
   const std::string& address() const { return address_; }
 
@@ -129,6 +139,7 @@ class ExecutorApp {
   std::unique_ptr<Executor> executor_;
   std::unique_ptr<ApiHandler> api_;
   std::unique_ptr<GrpcTransport> grpc_;
+  std::unique_ptr<HttpTransport> http_;
   std::unique_ptr<Registrar> registrar_;
   absl::Mutex shutdown_mu_;
   bool shut_down_ ABSL_GUARDED_BY(shutdown_mu_) = false;

@@ -1,0 +1,111 @@
+#include "server/http/xxl_routes.h"
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "common/response_code.h"
+#include "glog/logging.h"
+#include "server/http/xxl_codec.h"
+
+namespace xxljob {
+namespace {
+
+// Runs one route: decodes with `decode`, calls `call` (an ApiHandler
+// method), encodes the answer with `encode`, or the failure.
+template <typename Decode, typename Call, typename Encode>
+std::string Serve(absl::string_view body, Decode decode, Call call,
+                  Encode encode) {
+  auto request = decode(body);
+  if (!request.ok()) return EncodeFailure(request.status());
+  auto [status, response] = call(*request);
+  if (!status.ok()) return EncodeFailure(status);
+  return encode(response);
+}
+
+}  // namespace
+
+XxlResponse HandleXxlRequest(ApiHandler& api, XxlProtocol protocol,
+                             const XxlRequest& r) {
+  XxlResponse out;
+  if (r.method != "POST") {
+    out.body = EncodeFailure(
+        absl::InvalidArgumentError("invalid request, HttpMethod not support."));
+    return out;
+  }
+  const absl::string_view path = r.target.substr(0, r.target.find('?'));
+  Caller caller;
+  caller.token = r.token;
+  caller.peer = r.peer;
+  if (protocol == XxlProtocol::kGen35 &&
+      (!r.app_name.has_value() || *r.app_name != api.options().app_name)) {
+    // Checked before the token, as the 3.5 admin sends both on every call.
+    out.body = EncodeFailure(absl::InvalidArgumentError(absl::StrCat(
+        "The app name is wrong: this executor is ", api.options().app_name)));
+    return out;
+  }
+  if (path == "/beat") {
+    // 3.x sends no body, 2.x the JSON string "": neither is read.
+    v1::BeatResponse beat;
+    const absl::Status s = api.Beat(caller, &beat);
+    out.body = s.ok() ? EncodeReply(beat.code(), beat.msg()) : EncodeFailure(s);
+  } else if (path == "/idleBeat") {
+    out.body = Serve(
+        r.body, DecodeIdleBeat,
+        [&](const v1::IdleBeatRequest& req) {
+          v1::IdleBeatResponse resp;
+          absl::Status s = api.IdleBeat(caller, req, &resp);
+          return std::make_pair(std::move(s), std::move(resp));
+        },
+        [](const v1::IdleBeatResponse& resp) {
+          return EncodeReply(resp.code(), resp.msg());
+        });
+  } else if (path == "/run" || path == "/trigger") {
+    out.body = Serve(
+        r.body, DecodeRun,
+        [&](const v1::RunRequest& req) {
+          v1::RunResponse resp;
+          absl::Status s = api.Run(caller, req, &resp);
+          return std::make_pair(std::move(s), std::move(resp));
+        },
+        [](const v1::RunResponse& resp) {
+          return EncodeReply(resp.code(), resp.msg());
+        });
+  } else if (path == "/kill") {
+    out.body = Serve(
+        r.body, DecodeKill,
+        [&](const v1::KillRequest& req) {
+          v1::KillResponse resp;
+          absl::Status s = api.Kill(caller, req, &resp);
+          return std::make_pair(std::move(s), std::move(resp));
+        },
+        [](const v1::KillResponse& resp) {
+          // Kill's note is its payload; a refusal's message stays in msg.
+          return resp.code() == kResponseCodeSuccess
+                     ? EncodeReply(resp.code(), "", resp.msg())
+                     : EncodeReply(resp.code(), resp.msg());
+        });
+  } else if (path == "/log") {
+    out.body = Serve(
+        r.body, DecodeLog,
+        [&](const v1::LogRequest& req) {
+          v1::LogResponse resp;
+          absl::Status s = api.Log(caller, req, &resp);
+          return std::make_pair(std::move(s), std::move(resp));
+        },
+        [](const v1::LogResponse& resp) { return EncodeLog(resp); });
+  } else {
+    out.body = EncodeFailure(absl::NotFoundError(absl::StrCat(
+        "invalid request, uri-mapping(", path.substr(0, 256), ") not found.")));
+  }
+  return out;
+}
+
+XxlResponse BodyTooLarge(size_t limit) {
+  XxlResponse out;
+  out.status = 413;
+  out.body = EncodeFailure(absl::ResourceExhaustedError(absl::StrCat(
+      "request body is larger than ", limit, " bytes (max_request_bytes)")));
+  return out;
+}
+
+}  // namespace xxljob

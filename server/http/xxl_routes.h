@@ -1,0 +1,46 @@
+// What the HTTP transport answers to one request, with no sockets in it:
+// method and path checks, the token and app-name headers, then the route's
+// decode -> ApiHandler -> encode (SPEC §9). Unit-testable; the transport
+// only moves bytes.
+#ifndef XXLJOB_SERVER_HTTP_XXL_ROUTES_H_
+#define XXLJOB_SERVER_HTTP_XXL_ROUTES_H_
+
+#include <functional>
+#include <optional>
+#include <string>
+
+#include "absl/strings/string_view.h"
+#include "server/api/api_handler.h"
+#include "server/http/http_options.h"
+
+namespace xxljob {
+
+// XXL-JOB's header names (HTTP header names are case-insensitive).
+inline constexpr char kAppNameHeader[] = "XXL-JOB-APPNAME";
+
+struct XxlRequest {
+  absl::string_view method;  // "POST"
+  absl::string_view target;  // "/run", possibly with a query
+  std::optional<absl::string_view> token;
+  std::optional<absl::string_view> app_name;
+  absl::string_view body;
+  // Names the peer for the refusal log; called only for a refused token.
+  std::function<std::string()> peer;
+};
+
+struct XxlResponse {
+  // 200 for every outcome, as the reference answers; 413 is the body bound's.
+  unsigned status = 200;
+  std::string body;  // The JSON envelope.
+};
+
+// Thread-safe (the ApiHandler is).
+XxlResponse HandleXxlRequest(ApiHandler& api, XxlProtocol protocol,
+                             const XxlRequest& request);
+
+// The envelope of a request whose body is larger than `limit` (HTTP 413).
+XxlResponse BodyTooLarge(size_t limit);
+
+}  // namespace xxljob
+
+#endif  // XXLJOB_SERVER_HTTP_XXL_ROUTES_H_
