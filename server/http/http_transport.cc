@@ -95,9 +95,10 @@ class HttpTransport::Impl::Session
       : transport_(transport),
         stream_(std::move(socket)),
         // A request that fits the header and body bounds fits the buffer.
-        buffer_(transport->options_.max_header_bytes +
-                static_cast<size_t>(
-                    transport->api_->options().max_request_bytes)) {}
+        buffer_(
+            transport->options_.max_header_bytes +
+            static_cast<size_t>(transport->api_->options().max_request_bytes)) {
+  }
   ~Session() { transport_->Unregister(this); }
 
   void Begin() {
@@ -123,12 +124,11 @@ class HttpTransport::Impl::Session
     stream_.expires_after(
         absl::ToChronoMilliseconds(transport_->options_.io_timeout));
     reading_ = true;
-    http::async_read(
-        stream_, buffer_, *parser_,
-        [self = shared_from_this()](beast::error_code ec, size_t) {
-          self->reading_ = false;
-          self->OnRead(ec);
-        });
+    http::async_read(stream_, buffer_, *parser_,
+                     [self = shared_from_this()](beast::error_code ec, size_t) {
+                       self->reading_ = false;
+                       self->OnRead(ec);
+                     });
   }
 
   void OnRead(beast::error_code ec) {
@@ -150,11 +150,10 @@ class HttpTransport::Impl::Session
     }
     http::request<http::string_body> request = parser_->release();
     XxlRequest xxl;
-    xxl.method =
-        absl::string_view(request.method_string().data(),
-                          request.method_string().size());
-    xxl.target = absl::string_view(request.target().data(),
-                                   request.target().size());
+    xxl.method = absl::string_view(request.method_string().data(),
+                                   request.method_string().size());
+    xxl.target =
+        absl::string_view(request.target().data(), request.target().size());
     xxl.token = Header(request, kAccessTokenKey);
     xxl.app_name = Header(request, kAppNameHeader);
     xxl.body = request.body();
@@ -169,7 +168,8 @@ class HttpTransport::Impl::Session
       response = HandleXxlRequest(*transport_->api_,
                                   transport_->options_.protocol, xxl);
     } catch (const std::exception& e) {
-      LOG_EVERY_N(ERROR, 100) << "HTTP " << xxl.target << " threw: " << e.what();
+      LOG_EVERY_N(ERROR, 100)
+          << "HTTP " << xxl.target << " threw: " << e.what();
       response.body = R"({"code":500,"msg":"internal error"})";
     }
     Write(response.status, std::move(response.body),
@@ -179,21 +179,20 @@ class HttpTransport::Impl::Session
   void Write(unsigned status, std::string body, bool keep_alive,
              unsigned version) {
     response_.emplace(static_cast<http::status>(status), version);
-    response_->set(http::field::content_type,
-                   "application/json;charset=UTF-8");
+    response_->set(http::field::content_type, "application/json;charset=UTF-8");
     response_->keep_alive(keep_alive);
     response_->body() = std::move(body);
     response_->prepare_payload();
     stream_.expires_after(
         absl::ToChronoMilliseconds(transport_->options_.io_timeout));
-    http::async_write(stream_, *response_,
-                      [self = shared_from_this(), keep_alive](
-                          beast::error_code ec, size_t) {
-                        if (ec || !keep_alive || self->draining_) {
-                          return self->Close();
-                        }
-                        self->Read();
-                      });
+    http::async_write(
+        stream_, *response_,
+        [self = shared_from_this(), keep_alive](beast::error_code ec, size_t) {
+          if (ec || !keep_alive || self->draining_) {
+            return self->Close();
+          }
+          self->Read();
+        });
   }
 
   void Close() {
@@ -223,7 +222,8 @@ void HttpTransport::Impl::Unregister(const Session* session) {
 }
 
 absl::Status HttpTransport::Impl::Start() {
-  absl::StatusOr<HostPort> listen = ParseHostPort(options_.listen, "http_listen");
+  absl::StatusOr<HostPort> listen =
+      ParseHostPort(options_.listen, "http_listen");
   if (!listen.ok()) return listen.status();
   listen_host_ = listen->host;
   ConnectionListenerOptions accept;
@@ -233,7 +233,8 @@ absl::Status HttpTransport::Impl::Start() {
   accept.name = "HTTP";
   absl::StatusOr<std::unique_ptr<ConnectionListener>> listener =
       ConnectionListener::Bind(accept);
-  if (!listener.ok()) return absl::UnavailableError(listener.status().message());
+  if (!listener.ok())
+    return absl::UnavailableError(listener.status().message());
   listener_ = *std::move(listener);
   for (int i = 0; i < options_.threads; ++i) {
     threads_.emplace_back([this] { io_.run(); });
@@ -257,8 +258,8 @@ void HttpTransport::Impl::Adopt(int fd) {
   socket.assign(protocol, fd, ec);
   if (ec) {
     ::close(fd);
-    LOG_EVERY_N(WARNING, 100) << "HTTP: can't adopt a connection: "
-                              << ec.message();
+    LOG_EVERY_N(WARNING, 100)
+        << "HTTP: can't adopt a connection: " << ec.message();
     return;
   }
   auto session = std::make_shared<Session>(this, std::move(socket));

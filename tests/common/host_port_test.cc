@@ -30,15 +30,15 @@ TEST(HostPortTest, ParsesHostAndPortWithOrWithoutBrackets) {
 }
 
 TEST(HostPortTest, RefusesWhatIsNotHostColonPort) {
-  for (const std::string text :
-       {"", "9999", "host", "::1:80", "host:", "host:x", "host:-1",
-        "host:65536", "[::1]", "host:80:90"}) {
+  for (const char* text : {"", "9999", "host", "::1:80", "host:", "host:x",
+                           "host:-1", "host:65536", "[::1]", "host:80:90"}) {
     SCOPED_TRACE(text);
     absl::StatusOr<HostPort> parsed = ParseHostPort(text, "listen");
     ASSERT_FALSE(parsed.ok());
     EXPECT_EQ(parsed.status().code(), absl::StatusCode::kInvalidArgument);
     EXPECT_EQ(parsed.status().message(),
-              "listen must be host:port (port 0..65535), got \"" + text + "\"");
+              "listen must be host:port (port 0..65535), got \"" +
+                  std::string(text) + "\"");
   }
 }
 
