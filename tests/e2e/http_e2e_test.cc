@@ -46,12 +46,15 @@ class Connection {
   }
 
   // Sends raw bytes.
-  void Send(const std::string& bytes) { asio::write(socket_, asio::buffer(bytes)); }
+  void Send(const std::string& bytes) {
+    asio::write(socket_, asio::buffer(bytes));
+  }
 
   // POSTs `body` to `path` with the token (unless `token` is null).
   void Post(const std::string& path, const std::string& body,
             const char* token = kToken, unsigned version = 11) {
-    bhttp::request<bhttp::string_body> request(bhttp::verb::post, path, version);
+    bhttp::request<bhttp::string_body> request(bhttp::verb::post, path,
+                                               version);
     request.set(bhttp::field::host, "127.0.0.1");
     request.set(bhttp::field::content_type, "application/json;charset=UTF-8");
     if (token != nullptr) request.set("XXL-JOB-ACCESS-TOKEN", token);
@@ -96,7 +99,8 @@ wire::Return Envelope(const std::string& json) {
   wire::Return r;
   google::protobuf::util::JsonParseOptions options;
   options.ignore_unknown_fields = true;
-  EXPECT_TRUE(google::protobuf::util::JsonStringToMessage(json, &r, options).ok())
+  EXPECT_TRUE(
+      google::protobuf::util::JsonStringToMessage(json, &r, options).ok())
       << json;
   return r;
 }
@@ -111,13 +115,13 @@ std::string Trigger(int64_t job_id, int64_t log_id,
                     const std::string& handler = "demoJobHandler",
                     const std::string& params = "hi",
                     const std::string& strategy = "SERIAL_EXECUTION") {
-  return absl::StrCat(R"({"jobId":)", job_id, R"(,"executorHandler":")",
-                      handler, R"(","executorParams":")", params,
-                      R"(","executorBlockStrategy":")", strategy,
-                      R"(","executorTimeout":0,"logId":)", log_id,
-                      R"(,"logDateTime":)", absl::ToUnixMillis(absl::Now()),
-                      R"(,"glueType":"BEAN","glueSource":"","glueUpdatetime":0,)"
-                      R"("broadcastIndex":0,"broadcastTotal":1})");
+  return absl::StrCat(
+      R"({"jobId":)", job_id, R"(,"executorHandler":")", handler,
+      R"(","executorParams":")", params, R"(","executorBlockStrategy":")",
+      strategy, R"(","executorTimeout":0,"logId":)", log_id,
+      R"(,"logDateTime":)", absl::ToUnixMillis(absl::Now()),
+      R"(,"glueType":"BEAN","glueSource":"","glueUpdatetime":0,)"
+      R"("broadcastIndex":0,"broadcastTotal":1})");
 }
 
 class HttpE2eTest : public ::testing::Test {
@@ -183,9 +187,10 @@ TEST_F(HttpE2eTest, EveryRouteAnswersAsAStockAdminExpects) {
   EXPECT_THAT(log, HasSubstr("Result: handleCode=200"));
 
   // A busy job: idleBeat says so, kill stops it, its result says killed.
-  EXPECT_EQ(Envelope(c.Call("/trigger", Trigger(2, 21, "sleepJobHandler",
-                                                "60000"))).code(),
-            200);
+  EXPECT_EQ(
+      Envelope(c.Call("/trigger", Trigger(2, 21, "sleepJobHandler", "60000")))
+          .code(),
+      200);
   // Wait until it runs (not only queued), so that the kill finds it running.
   const absl::Time deadline = absl::Now() + absl::Seconds(30);
   while (app_->executor().load().running == 0 && absl::Now() < deadline) {
@@ -206,7 +211,8 @@ TEST_F(HttpE2eTest, EveryRouteAnswersAsAStockAdminExpects) {
 
   // An unknown run's log.
   EXPECT_EQ(
-      LogEnvelope(c.Call("/log", R"({"logDateTim":1,"logId":999,"fromLineNum":1})"))
+      LogEnvelope(
+          c.Call("/log", R"({"logDateTim":1,"logId":999,"fromLineNum":1})"))
           .msg(),
       "log file not found");
 }
@@ -222,8 +228,9 @@ TEST_F(HttpE2eTest, RefusalsAreEnvelopesWithTheReasonAndTheConnectionLives) {
               R"({"code":500,"msg":"The access token is wrong."})")
         << path;
   }
-  EXPECT_EQ(c.Call("/nope", "{}"),
-            R"({"code":500,"msg":"invalid request, uri-mapping(/nope) not found."})");
+  EXPECT_EQ(
+      c.Call("/nope", "{}"),
+      R"({"code":500,"msg":"invalid request, uri-mapping(/nope) not found."})");
   EXPECT_THAT(c.Call("/run", "not json"), HasSubstr("invalid request body"));
   EXPECT_EQ(Envelope(c.Call("/run", R"({"jobId":-1,"executorHandler":"x",)"
                                     R"("logId":1,"logDateTime":1})"))
@@ -236,14 +243,15 @@ TEST_F(HttpE2eTest, RefusalsAreEnvelopesWithTheReasonAndTheConnectionLives) {
                 .code(),
             200);
   EXPECT_EQ(Envelope(c.Call("/run", Trigger(4, 42, "sleepJobHandler", "1",
-                                             "DISCARD_LATER")))
+                                            "DISCARD_LATER")))
                 .msg(),
             "block strategy effect: Discard Later");
   EXPECT_EQ(Envelope(c.Call("/run", Trigger(5, 41))).msg(),
             "repeat trigger job, logId:41");
   EXPECT_EQ(Envelope(c.Call("/kill", R"({"jobId":4})")).code(), 200);
   // GET is refused with the envelope too.
-  c.Send("GET /beat HTTP/1.1\r\nHost: x\r\nXXL-JOB-ACCESS-TOKEN: s3cret\r\n\r\n");
+  c.Send(
+      "GET /beat HTTP/1.1\r\nHost: x\r\nXXL-JOB-ACCESS-TOKEN: s3cret\r\n\r\n");
   bhttp::response<bhttp::string_body> get;
   ASSERT_TRUE(c.Read(&get));
   EXPECT_EQ(get.body(),
@@ -283,8 +291,9 @@ TEST_F(HttpE2eTest, KeepAlivePipeliningHttp10AndChunkedBodies) {
   {
     // Connection: close is honoured.
     Connection c(port_);
-    c.Send("POST /beat HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
-           "XXL-JOB-ACCESS-TOKEN: s3cret\r\nContent-Length: 0\r\n\r\n");
+    c.Send(
+        "POST /beat HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+        "XXL-JOB-ACCESS-TOKEN: s3cret\r\nContent-Length: 0\r\n\r\n");
     bhttp::response<bhttp::string_body> r;
     ASSERT_TRUE(c.Read(&r));
     EXPECT_EQ(Envelope(r.body()).code(), 200);
@@ -293,8 +302,10 @@ TEST_F(HttpE2eTest, KeepAlivePipeliningHttp10AndChunkedBodies) {
   {
     // A chunked body is a body like any other.
     Connection c(port_);
-    c.Send("POST /idleBeat HTTP/1.1\r\nHost: x\r\nXXL-JOB-ACCESS-TOKEN: s3cret\r\n"
-           "Transfer-Encoding: chunked\r\n\r\n5\r\n{\"job\r\n6\r\nId\":1}\r\n0\r\n\r\n");
+    c.Send(
+        "POST /idleBeat HTTP/1.1\r\nHost: x\r\nXXL-JOB-ACCESS-TOKEN: s3cret\r\n"
+        "Transfer-Encoding: "
+        "chunked\r\n\r\n5\r\n{\"job\r\n6\r\nId\":1}\r\n0\r\n\r\n");
     bhttp::response<bhttp::string_body> r;
     ASSERT_TRUE(c.Read(&r));
     EXPECT_EQ(r.body(), R"({"code":200,"msg":"Success"})");
@@ -320,8 +331,10 @@ TEST_F(HttpE2eTest, HostileRequestsGetAnEnvelopeOrAClosedConnection) {
   {
     // Chunked, past the bound too.
     Connection c(port_);
-    std::string chunks = "POST /run HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n";
-    for (int i = 0; i < 80; ++i) chunks += "400\r\n" + std::string(1024, 'y') + "\r\n";
+    std::string chunks =
+        "POST /run HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n";
+    for (int i = 0; i < 80; ++i)
+      chunks += "400\r\n" + std::string(1024, 'y') + "\r\n";
     c.Send(chunks);
     bhttp::response<bhttp::string_body> r;
     ASSERT_TRUE(c.Read(&r));
@@ -331,7 +344,8 @@ TEST_F(HttpE2eTest, HostileRequestsGetAnEnvelopeOrAClosedConnection) {
     // A header flood: 431, then closed.
     Connection c(port_);
     std::string flood = "POST /beat HTTP/1.1\r\nHost: x\r\n";
-    for (int i = 0; i < 200; ++i) flood += absl::StrCat("X-", i, ": ", std::string(50, 'h'), "\r\n");
+    for (int i = 0; i < 200; ++i)
+      flood += absl::StrCat("X-", i, ": ", std::string(50, 'h'), "\r\n");
     c.Send(flood + "\r\n");
     bhttp::response<bhttp::string_body> r;
     ASSERT_TRUE(c.Read(&r));
@@ -339,7 +353,8 @@ TEST_F(HttpE2eTest, HostileRequestsGetAnEnvelopeOrAClosedConnection) {
     EXPECT_TRUE(c.ClosedByServer());
   }
   for (const std::string& junk :
-       {std::string("GARBAGE\r\n\r\n"), std::string("POST /run HTTP/9.9\r\n\r\n"),
+       {std::string("GARBAGE\r\n\r\n"),
+        std::string("POST /run HTTP/9.9\r\n\r\n"),
         std::string("\x16\x03\x01\x02\x00", 5),
         std::string("POST /run HTTP/1.1\r\nContent-Length: -5\r\n\r\n")}) {
     // Not HTTP at all: closed, nothing else happens.
@@ -397,8 +412,9 @@ TEST_F(HttpE2eTest, Generation35RequiresTheAppNameHeader) {
   Start(options);
   Connection c(port_);
   EXPECT_THAT(c.Call("/beat", ""), HasSubstr("The app name is wrong"));
-  c.Send("POST /beat HTTP/1.1\r\nHost: x\r\nXXL-JOB-ACCESS-TOKEN: s3cret\r\n"
-         "XXL-JOB-APPNAME: http-app\r\nContent-Length: 0\r\n\r\n");
+  c.Send(
+      "POST /beat HTTP/1.1\r\nHost: x\r\nXXL-JOB-ACCESS-TOKEN: s3cret\r\n"
+      "XXL-JOB-APPNAME: http-app\r\nContent-Length: 0\r\n\r\n");
   bhttp::response<bhttp::string_body> r;
   ASSERT_TRUE(c.Read(&r));
   EXPECT_EQ(r.body(), R"({"code":200,"msg":"Success"})");

@@ -3,7 +3,6 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
-
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/testing/status_matchers.h"
@@ -40,11 +39,11 @@ TEST(XxlCodecTest, DecodesATriggerParamAsJavaSendsIt) {
 TEST(XxlCodecTest, AcceptsTwoXEscapesNullsStringNumbersAndUnknownFields) {
   // 2.4.2 escapes <, > and = as \u003c-style escapes; Java sends null for
   // unset fields; numbers may come as strings; newer admins add fields.
-  absl::StatusOr<v1::RunRequest> r = DecodeRun(
-      R"({"jobId":"7","executorHandler":"demoJobHandler",)"
-      R"("executorParams":"a\u003cb\u003dc\u003e","glueSource":null,)"
-      R"("glueType":null,"executorBlockStrategy":null,"logId":5,)"
-      R"("logDateTime":1,"someNewField":{"deep":[1,2,3]}})");
+  absl::StatusOr<v1::RunRequest> r =
+      DecodeRun(R"({"jobId":"7","executorHandler":"demoJobHandler",)"
+                R"("executorParams":"a\u003cb\u003dc\u003e","glueSource":null,)"
+                R"("glueType":null,"executorBlockStrategy":null,"logId":5,)"
+                R"("logDateTime":1,"someNewField":{"deep":[1,2,3]}})");
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_EQ(r->job_id(), 7);
   EXPECT_EQ(r->executor_params(), "a<b=c>");
@@ -98,10 +97,9 @@ TEST(XxlCodecTest, BadBodiesAreInvalidArgumentSayingWhy) {
   EXPECT_THAT(DecodeRun(R"({"glueType":"GLUE_COBOL"})").status(),
               StatusIs(absl::StatusCode::kInvalidArgument,
                        HasSubstr("glueType has unknown value \"GLUE_COBOL\"")));
-  EXPECT_THAT(
-      DecodeRun(R"({"executorBlockStrategy":"RANDOM"})").status(),
-      StatusIs(absl::StatusCode::kInvalidArgument,
-               HasSubstr("executorBlockStrategy has unknown value")));
+  EXPECT_THAT(DecodeRun(R"({"executorBlockStrategy":"RANDOM"})").status(),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("executorBlockStrategy has unknown value")));
   // Not UTF-8.
   EXPECT_THAT(DecodeRun("{\"executorParams\":\"\xff\xfe\"}").status(),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("")));
@@ -112,9 +110,9 @@ TEST(XxlCodecTest, DeepNestingInAnIgnoredFieldNeitherCrashesNorLeaksThrough) {
   // way, and no stack overflow.
   for (const int depth : {200, 100000, 1000000}) {
     SCOPED_TRACE(depth);
-    const std::string arrays = absl::StrCat(
-        R"({"jobId":1,"x":)", std::string(depth, '['), std::string(depth, ']'),
-        "}");
+    const std::string arrays =
+        absl::StrCat(R"({"jobId":1,"x":)", std::string(depth, '['),
+                     std::string(depth, ']'), "}");
     absl::StatusOr<v1::RunRequest> a = DecodeRun(arrays);
     if (a.ok()) {
       EXPECT_EQ(a->job_id(), 1);
