@@ -12,7 +12,9 @@
 #include <iostream>
 #include <sstream>
 
+#include "absl/flags/commandlineflag.h"
 #include "absl/flags/parse.h"
+#include "absl/flags/reflection.h"
 #include "absl/flags/usage.h"
 #include "absl/flags/usage_config.h"
 #include "absl/status/status.h"
@@ -74,6 +76,38 @@ std::vector<char*> ParseFlagsOrExit(int argc, char** argv) {
   std::vector<char*> args = absl::ParseCommandLine(argc, argv);
   g_exit_code_while_parsing.store(-1);
   return args;
+}
+
+std::string PeekFlag(int argc, char** argv, absl::string_view name) {
+  std::string value;
+  for (int i = 1; i < argc; ++i) {
+    absl::string_view arg = argv[i];
+    if (arg == "--") break;
+    if (!absl::ConsumePrefix(&arg, "--") && !absl::ConsumePrefix(&arg, "-")) {
+      continue;
+    }
+    if (!absl::ConsumePrefix(&arg, name)) continue;
+    if (absl::ConsumePrefix(&arg, "=")) {
+      value = std::string(arg);
+    } else if (arg.empty() && i + 1 < argc) {
+      value = argv[++i];
+    }
+  }
+  return value;
+}
+
+absl::Status SetFlagBeforeParsing(absl::string_view name,
+                                  absl::string_view value) {
+  absl::CommandLineFlag* flag = absl::FindCommandLineFlag(name);
+  if (flag == nullptr) {
+    return absl::InvalidArgumentError(absl::StrCat("no flag --", name));
+  }
+  std::string error;
+  if (!flag->ParseFrom(value, &error)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--", name, "=", value, ": ", error));
+  }
+  return absl::OkStatus();
 }
 
 void BlockShutdownSignals() {

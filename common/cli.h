@@ -23,6 +23,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/notification.h"
@@ -66,6 +67,18 @@ void InitLoggingToStderr(const char* argv0);
 // --only_check_args, with absl's messages unchanged. Call once, from main,
 // after any absl::SetProgramUsageMessage / SetFlagsUsageConfig.
 std::vector<char*> ParseFlagsOrExit(int argc, char** argv);
+
+// The value of flag `name` as written on the command line ("--name=V",
+// "-name=V", or "--name V"), read before absl parses it; "" when absent.
+// For a flag that decides how other flags get their values (a file of
+// defaults), which must be known before parsing.
+std::string PeekFlag(int argc, char** argv, absl::string_view name);
+
+// Sets flag `name` to `value` as if it were its default: call it before
+// ParseFlagsOrExit, which then lets the command line (and --flagfile) win.
+// INVALID_ARGUMENT naming the flag for an unknown flag or a bad value.
+absl::Status SetFlagBeforeParsing(absl::string_view name,
+                                  absl::string_view value);
 
 // Blocks SIGTERM and SIGINT in the calling thread. Call it in main before any
 // thread starts (gRPC's included): threads inherit the mask, so the signals

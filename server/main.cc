@@ -11,7 +11,9 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
 #include <iostream>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -21,6 +23,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
@@ -30,6 +33,7 @@
 #include "absl/time/time.h"
 #include "common/cli.h"
 #include "common/host_port.h"
+#include "common/java_properties.h"
 #include "glog/logging.h"
 #include "handlers/builtin_handlers.h"
 #include "handlers/handler_registry.h"
@@ -159,6 +163,10 @@ ABSL_FLAG(absl::Duration, result_flush_timeout,
 ABSL_FLAG(absl::Duration, shutdown_grace, xxljob::AppOptions().shutdown_grace,
           "on SIGTERM/SIGINT, how long running jobs get to finish before "
           "they are killed");
+ABSL_FLAG(std::string, xxl_properties, "",
+          "a Java executor's application.properties: its xxl.job.* keys "
+          "become flag values (flags given on the command line win); "
+          "xxl.job.executor.port turns the HTTP face on at that port");
 // XXL-JOB's own HTTP protocol (docs/xxl-job-admin.md).
 ABSL_FLAG(std::string, http_listen, "",
           "host:port of the HTTP face (XXL-JOB's own protocol, for a stock "
@@ -469,6 +477,109 @@ void LogConfig(const AppOptions& app) {
   }
 }
 
+// The Java executor's keys (SPEC §9, "Migration") and the flags they set:
+// `flag` empty means the key is handled by hand below.
+struct XxlKey {
+  const char* key;
+  const char* flag;
+};
+constexpr XxlKey kXxlKeys[] = {
+    {"xxl.job.admin.addresses", "admin_addresses"},
+    {"xxl.job.admin.accessToken", "access_token"},
+    {"xxl.job.accessToken", "access_token"},
+    {"xxl.job.admin.timeout", ""},
+    {"xxl.job.executor.appname", "app_name"},
+    {"xxl.job.executor.address", "http_address"},
+    {"xxl.job.executor.ip", ""},
+    {"xxl.job.executor.port", ""},
+    {"xxl.job.executor.logpath", "log_path"},
+    {"xxl.job.executor.logretentiondays", "log_retention_days"},
+};
+
+// Applies --xxl_properties (if given) as flag values, before the command
+// line is parsed so that it wins. Keys with no meaning here are returned
+// for one warning once logging is up.
+absl::Status ApplyXxlProperties(int argc, char** argv,
+                                std::vector<std::string>* unknown) {
+  const std::string path = PeekFlag(argc, argv, "xxl_properties");
+  if (path.empty()) return absl::OkStatus();
+  std::ifstream in(path, std::ios::binary);
+  if (!in.is_open()) {
+    return BadFlag("xxl_properties",
+                   absl::StrCat("\"", path, "\": ", std::strerror(errno)));
+  }
+  std::stringstream text;
+  text << in.rdbuf();
+  absl::StatusOr<std::vector<std::pair<std::string, std::string>>> pairs =
+      ParseJavaProperties(text.str());
+  if (!pairs.ok()) {
+    return BadFlag("xxl_properties",
+                   absl::StrCat("\"", path, "\": ", pairs.status().message()));
+  }
+  std::string ip, port;
+  bool address_given = false;
+  for (const auto& [key, raw] : *pairs) {
+    const std::string value(absl::StripAsciiWhitespace(raw));
+    if (!absl::StartsWith(key, "xxl.job.")) continue;
+    const XxlKey* known = nullptr;
+    for (const XxlKey& k : kXxlKeys) {
+      if (key == k.key) known = &k;
+    }
+    if (known == nullptr) {
+      unknown->push_back(key);
+      continue;
+    }
+    // Java reads an empty value as unset.
+    if (value.empty()) continue;
+    absl::Status s;
+    if (key == "xxl.job.admin.timeout") {
+      s = SetFlagBeforeParsing("admin_timeout", absl::StrCat(value, "s"));
+    } else if (key == "xxl.job.executor.ip") {
+      ip = value;
+    } else if (key == "xxl.job.executor.port") {
+      port = value;
+      s = SetFlagBeforeParsing("http_listen", absl::StrCat("0.0.0.0:", value));
+    } else {
+      address_given |= key == "xxl.job.executor.address";
+      s = SetFlagBeforeParsing(known->flag, value);
+    }
+    if (!s.ok()) {
+      return BadFlag("xxl_properties",
+                     absl::StrCat("\"", path, "\": ", key, ": ", s.message()));
+    }
+  }
+  // Without xxl.job.executor.address the Java executor registers
+  // http://ip:port/; so does this one.
+  if (!ip.empty() && !port.empty() && !address_given) {
+    int p = 0;
+    if (!absl::SimpleAtoi(port, &p)) {
+      return BadFlag("xxl_properties", absl::StrCat("\"", path,
+                                                    "\": xxl.job.executor.port "
+                                                    "is not a number: ",
+                                                    port));
+    }
+    return SetFlagBeforeParsing(
+        "http_address", absl::StrCat("http://", FormatHostPort(ip, p), "/"));
+  }
+  return absl::OkStatus();
+}
+
+// The HTTP face and gRPC can't share a port (a migrated Java configuration
+// brings its executor port, 9999 by default, which is gRPC's default too).
+absl::Status CheckPortClash(const AppOptions& app) {
+  if (app.http.listen.empty()) return absl::OkStatus();
+  absl::StatusOr<HostPort> grpc = ParseHostPort(app.grpc.listen, "listen");
+  absl::StatusOr<HostPort> http = ParseHostPort(app.http.listen, "http_listen");
+  if (!grpc.ok() || !http.ok() || grpc->port == 0 || grpc->port != http->port) {
+    return absl::OkStatus();
+  }
+  return absl::InvalidArgumentError(absl::StrCat(
+      "the HTTP face (--http_listen, or xxl.job.executor.port of "
+      "--xxl_properties) and gRPC (--listen) both want port ",
+      grpc->port, ": give gRPC another one, e.g. --listen=0.0.0.0:",
+      grpc->port == 9990 ? 9991 : 9990));
+}
+
 int Main(int argc, char** argv) {
   SetUsage(
       "An XXL-JOB executor served over gRPC.\n"
@@ -476,6 +587,11 @@ int Main(int argc, char** argv) {
       "Logging is glog's, configured by environment: GLOG_v=1 for per-run\n"
       "detail, GLOG_log_dir=DIR for log files instead of stderr.",
       "server/main.cc", absl::StrCat("xxl-executor ", kExecutorVersion));
+  std::vector<std::string> unknown_keys;
+  if (absl::Status s = ApplyXxlProperties(argc, argv, &unknown_keys); !s.ok()) {
+    std::cerr << "xxl-executor: " << s.message() << "\n";
+    return kExitBadConfig;
+  }
   std::vector<char*> args = ParseFlagsOrExit(argc, argv);
   if (args.size() > 1) {
     std::cerr << "xxl-executor: unexpected argument \"" << args[1]
@@ -487,8 +603,15 @@ int Main(int argc, char** argv) {
     std::cerr << "xxl-executor: " << s.message() << " (see --help)\n";
     return kExitBadConfig;
   }
+  if (absl::Status s = CheckPortClash(options); !s.ok()) {
+    std::cerr << "xxl-executor: " << s.message() << "\n";
+    return kExitBadConfig;
+  }
 
   InitLogging(argv[0]);
+  LOG_IF(WARNING, !unknown_keys.empty())
+      << "--xxl_properties: keys with no meaning here, ignored: "
+      << absl::StrJoin(unknown_keys, ", ");
   // Debian's abseil is built with mutex deadlock detection on: a graph update
   // on every lock, a few percent of CPU. It is a debugging aid; the test
   // suite keeps it.

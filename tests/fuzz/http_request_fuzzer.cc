@@ -78,8 +78,8 @@ void CheckAnswer(const XxlResponse& r) {
 }
 
 void ServeBody(World& w, uint8_t selector, absl::string_view body) {
-  static const char* const kPaths[] = {"/beat", "/idleBeat", "/run",
-                                       "/trigger", "/kill", "/log"};
+  static const char* const kPaths[] = {"/beat",    "/idleBeat", "/run",
+                                       "/trigger", "/kill",     "/log"};
   XxlRequest request;
   request.method = "POST";
   request.target = kPaths[selector % 6];
