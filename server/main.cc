@@ -30,6 +30,7 @@
 #include "absl/time/time.h"
 #include "common/cli.h"
 #include "common/host_port.h"
+#include "common/xxl_protocol.h"
 #include "glog/logging.h"
 #include "handlers/builtin_handlers.h"
 #include "handlers/handler_registry.h"
@@ -47,7 +48,12 @@ ABSL_FLAG(std::string, address, "",
 ABSL_FLAG(std::string, app_name, xxljob::ApiOptions().app_name,
           "the executor's app name (XXL-JOB AppName)");
 ABSL_FLAG(std::string, admin_addresses, "",
-          "comma-separated admin host:port list; empty = standalone");
+          "comma-separated admins, tried in order: host:port for a gRPC "
+          "admin, http(s)://host:port[/xxl-job-admin] for a stock "
+          "xxl-job-admin over HTTP; empty = standalone");
+ABSL_FLAG(std::string, xxl_protocol, "3",
+          "XXL-JOB protocol generation of the HTTP admins: 2 (admin 2.3.0 - "
+          "3.2.x), 3 (3.3.0 - 3.4.x) or 3.5 (3.5.0 and later)");
 ABSL_FLAG(std::string, access_token, "",
           "token every call must carry in xxl-job-access-token metadata; "
           "empty: --access_token_file, else the XXL_JOB_ACCESS_TOKEN "
@@ -255,12 +261,22 @@ absl::Status ReadConfig(AppOptions* options) {
   for (absl::string_view a : absl::StrSplit(
            absl::GetFlag(FLAGS_admin_addresses), ',', absl::SkipWhitespace())) {
     a = absl::StripAsciiWhitespace(a);
+    // A URL is an HTTP admin, checked whole when the app builds its client
+    // (a bad one is still a start-up error, exit code 2).
+    const bool url = absl::StartsWithIgnoreCase(a, "http://") ||
+                     absl::StartsWithIgnoreCase(a, "https://");
     if (absl::StatusOr<HostPort> admin = ParseHostPort(a, "entries");
-        !admin.ok()) {
+        !url && !admin.ok()) {
       return BadFlag("admin_addresses", admin.status().message());
     }
     app.admin_addresses.emplace_back(a);
   }
+  absl::StatusOr<XxlProtocol> protocol =
+      ParseXxlProtocol(absl::GetFlag(FLAGS_xxl_protocol));
+  if (!protocol.ok()) {
+    return BadFlag("xxl_protocol", protocol.status().message());
+  }
+  app.xxl_protocol = *protocol;
 
   const absl::Status checks[] = {
       grpc.listen.empty() ? BadFlag("listen", "must not be empty")
@@ -351,6 +367,7 @@ void LogConfig(const AppOptions& app) {
             << (app.admin_addresses.empty()
                     ? "(standalone)"
                     : absl::StrJoin(app.admin_addresses, ","))
+            << " xxl_protocol=" << XxlProtocolName(app.xxl_protocol)
             << " access_token=" << (api.access_token.empty() ? "none" : "set")
             << " tls="
             << (!grpc.tls.enabled()               ? "off"

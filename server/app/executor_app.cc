@@ -3,7 +3,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "client/admin_client.h"
+#include "client/failover_admin_api.h"
 #include "common/host_port.h"
 #include "glog/logging.h"
 #include "handlers/script_recovery.h"
@@ -56,13 +56,14 @@ absl::StatusOr<std::unique_ptr<ExecutorApp>> ExecutorApp::StartParts(
   std::unique_ptr<ExecutorApp> app(new ExecutorApp());
   app->result_flush_timeout_ = options.result_flush_timeout;
   if (!options.admin_addresses.empty()) {
-    AdminClientOptions admin;
+    AdminApiOptions admin;
     admin.addresses = options.admin_addresses;
     admin.access_token = options.api.access_token;
+    admin.app_name = options.api.app_name;
+    admin.protocol = options.xxl_protocol;
     admin.timeout = options.admin_timeout;
     admin.tls = options.admin_tls;
-    absl::StatusOr<std::unique_ptr<AdminClient>> client =
-        AdminClient::Create(std::move(admin));
+    absl::StatusOr<std::unique_ptr<AdminApi>> client = NewAdminApi(admin);
     if (!client.ok()) return client.status();
     app->admin_ = *std::move(client);
   }
