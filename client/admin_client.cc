@@ -148,8 +148,9 @@ absl::Status AdminClient::CallEach(
             << why;
     failures.push_back(absl::StrCat(addresses_[i], ": ", why));
   }
-  return absl::UnavailableError(absl::StrCat("no admin accepted ", name, ": ",
-                                             absl::StrJoin(failures, "; ")));
+  // No "no admin accepted" prefix: FailoverAdminApi, which holds this
+  // client among the other admins, says which call failed.
+  return absl::UnavailableError(absl::StrJoin(failures, "; "));
 }
 
 absl::Status AdminClient::Registry(const RegistryParam& param) {

@@ -1,7 +1,8 @@
 // The executor's gRPC client of the admin (scheduling centre): AdminApi over
-// the xxljob.v1.Admin service, with fail-over across the configured admins.
+// the xxljob.v1.Admin service, with fail-over across a run of gRPC admins.
 // Result delivery and registration talk to it only through
-// server/delivery/admin_api.h.
+// server/delivery/admin_api.h, by way of FailoverAdminApi
+// (client/failover_admin_api.h), which mixes it with HTTP admins.
 #ifndef XXLJOB_CLIENT_ADMIN_CLIENT_H_
 #define XXLJOB_CLIENT_ADMIN_CLIENT_H_
 

@@ -80,10 +80,18 @@ absl::Status Unescape(absl::string_view text, int line, std::string* out) {
     }
     const char c = text[++i];
     switch (c) {
-      case 't': out->push_back('\t'); break;
-      case 'n': out->push_back('\n'); break;
-      case 'r': out->push_back('\r'); break;
-      case 'f': out->push_back('\f'); break;
+      case 't':
+        out->push_back('\t');
+        break;
+      case 'n':
+        out->push_back('\n');
+        break;
+      case 'r':
+        out->push_back('\r');
+        break;
+      case 'f':
+        out->push_back('\f');
+        break;
       case 'u': {
         uint32_t cp = 0;
         const std::string hex(text.substr(i + 1, 4));
@@ -98,7 +106,8 @@ absl::Status Unescape(absl::string_view text, int line, std::string* out) {
         i += 4;
         break;
       }
-      default: out->push_back(c);
+      default:
+        out->push_back(c);
     }
   }
   return absl::OkStatus();

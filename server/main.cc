@@ -34,6 +34,7 @@
 #include "common/cli.h"
 #include "common/host_port.h"
 #include "common/java_properties.h"
+#include "common/xxl_protocol.h"
 #include "glog/logging.h"
 #include "handlers/builtin_handlers.h"
 #include "handlers/handler_registry.h"
@@ -51,7 +52,15 @@ ABSL_FLAG(std::string, address, "",
 ABSL_FLAG(std::string, app_name, xxljob::ApiOptions().app_name,
           "the executor's app name (XXL-JOB AppName)");
 ABSL_FLAG(std::string, admin_addresses, "",
-          "comma-separated admin host:port list; empty = standalone");
+          "comma-separated admins, tried in order: host:port for a gRPC "
+          "admin, http(s)://host:port[/xxl-job-admin] for a stock "
+          "xxl-job-admin over HTTP; empty = standalone");
+ABSL_FLAG(
+    std::string, xxl_protocol,
+    std::string(xxljob::XxlProtocolName(xxljob::AppOptions().xxl_protocol)),
+    "XXL-JOB protocol generation of the admins: 2 (admin 2.3.0 - "
+    "3.2.x), 3 (3.3.0 - 3.4.x) or 3.5 (3.5.0 and later: the app-name "
+    "header is sent, and required of callers of the HTTP face)");
 ABSL_FLAG(std::string, access_token, "",
           "token every call must carry in xxl-job-access-token metadata; "
           "empty: --access_token_file, else the XXL_JOB_ACCESS_TOKEN "
@@ -174,10 +183,6 @@ ABSL_FLAG(std::string, http_listen, "",
 ABSL_FLAG(std::string, http_address, "",
           "the URL registered with HTTP admins; empty: http://<the first "
           "non-loopback IPv4 address or the listen host>:<port>/");
-ABSL_FLAG(std::string, xxl_protocol,
-          xxljob::XxlProtocolName(xxljob::HttpOptions().protocol),
-          "XXL-JOB protocol generation of the admins: 2 (2.3-3.2), 3 "
-          "(3.3-3.4) or 3.5 (3.5 on: the app-name header is required)");
 ABSL_FLAG(absl::Duration, http_io_timeout, xxljob::HttpOptions().io_timeout,
           "an HTTP connection that takes longer to send a request, or stays "
           "idle between requests, or does not read an answer, is closed");
@@ -223,24 +228,11 @@ absl::StatusOr<SyncMode> ParseSyncMode(absl::string_view name) {
                                              name, "\""));
 }
 
-absl::StatusOr<XxlProtocol> ParseXxlProtocol(absl::string_view name) {
-  for (XxlProtocol p :
-       {XxlProtocol::kGen2, XxlProtocol::kGen3, XxlProtocol::kGen35}) {
-    if (name == XxlProtocolName(p)) return p;
-  }
-  return BadFlag("xxl_protocol",
-                 absl::StrCat("must be 2, 3 or 3.5, got \"", name, "\""));
-}
-
 // The HTTP face's flags, into `app`.
 absl::Status ReadHttpFlags(AppOptions* app) {
   app->http.listen = absl::GetFlag(FLAGS_http_listen);
   app->http_address = absl::GetFlag(FLAGS_http_address);
   app->http.io_timeout = absl::GetFlag(FLAGS_http_io_timeout);
-  absl::StatusOr<XxlProtocol> protocol =
-      ParseXxlProtocol(absl::GetFlag(FLAGS_xxl_protocol));
-  if (!protocol.ok()) return protocol.status();
-  app->http.protocol = *protocol;
   return CheckPositive("http_io_timeout", app->http.io_timeout);
 }
 
@@ -322,12 +314,22 @@ absl::Status ReadConfig(AppOptions* options) {
   for (absl::string_view a : absl::StrSplit(
            absl::GetFlag(FLAGS_admin_addresses), ',', absl::SkipWhitespace())) {
     a = absl::StripAsciiWhitespace(a);
+    // A URL is an HTTP admin, checked whole when the app builds its client
+    // (a bad one is still a start-up error, exit code 2).
+    const bool url = absl::StartsWithIgnoreCase(a, "http://") ||
+                     absl::StartsWithIgnoreCase(a, "https://");
     if (absl::StatusOr<HostPort> admin = ParseHostPort(a, "entries");
-        !admin.ok()) {
+        !url && !admin.ok()) {
       return BadFlag("admin_addresses", admin.status().message());
     }
     app.admin_addresses.emplace_back(a);
   }
+  absl::StatusOr<XxlProtocol> protocol =
+      ParseXxlProtocol(absl::GetFlag(FLAGS_xxl_protocol));
+  if (!protocol.ok()) {
+    return BadFlag("xxl_protocol", protocol.status().message());
+  }
+  app.xxl_protocol = *protocol;
 
   const absl::Status checks[] = {
       grpc.listen.empty() ? BadFlag("listen", "must not be empty")

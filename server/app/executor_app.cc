@@ -5,7 +5,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "client/admin_client.h"
+#include "client/failover_admin_api.h"
 #include "common/descriptor_budget.h"
 #include "common/host_port.h"
 #include "glog/logging.h"
@@ -79,13 +79,14 @@ absl::StatusOr<std::unique_ptr<ExecutorApp>> ExecutorApp::StartParts(
   std::unique_ptr<ExecutorApp> app(new ExecutorApp());
   app->result_flush_timeout_ = options.result_flush_timeout;
   if (!options.admin_addresses.empty()) {
-    AdminClientOptions admin;
+    AdminApiOptions admin;
     admin.addresses = options.admin_addresses;
     admin.access_token = options.api.access_token;
+    admin.app_name = options.api.app_name;
+    admin.protocol = options.xxl_protocol;
     admin.timeout = options.admin_timeout;
     admin.tls = options.admin_tls;
-    absl::StatusOr<std::unique_ptr<AdminClient>> client =
-        AdminClient::Create(std::move(admin));
+    absl::StatusOr<std::unique_ptr<AdminApi>> client = NewAdminApi(admin);
     if (!client.ok()) return client.status();
     app->admin_ = *std::move(client);
   }
@@ -142,7 +143,8 @@ absl::StatusOr<std::unique_ptr<ExecutorApp>> ExecutorApp::StartParts(
     HttpOptions http = options.http;
     if (http.max_connections == 0) http.max_connections = share;
     absl::StatusOr<std::unique_ptr<HttpTransport>> started_http =
-        HttpTransport::Start(std::move(http), app->api_.get());
+        HttpTransport::Start(std::move(http), options.xxl_protocol,
+                             app->api_.get());
     if (!started_http.ok()) return started_http.status();
     app->http_ = *std::move(started_http);
     const std::string http_address =

@@ -24,6 +24,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "common/xxl_protocol.h"
 #include "handlers/handler_registry.h"
 #include "security/tls_credentials.h"
 #include "server/api/api_options.h"
@@ -61,13 +62,21 @@ struct AppOptions {
   // The URL registered with HTTP admins ("http://host:port/"). Empty: the
   // HTTP face's host (as for `address`) and bound port.
   std::string http_address;
-  // Admins (host:port), tried in order. Empty: standalone, results are only
-  // in the run logs.
+  // Admins, tried in order: a bare host:port is a gRPC admin, an
+  // http(s)://host:port[/context-path] URL a stock xxl-job-admin spoken to
+  // over HTTP (SPEC §9). Empty: standalone, results are only in the run
+  // logs.
   std::vector<std::string> admin_addresses;
+  // The XXL-JOB protocol generation of the admins (SPEC §9): what the HTTP
+  // admin client sends (callback body, app-name header) and what the HTTP
+  // face requires (3.5: the app-name header).
+  XxlProtocol xxl_protocol = XxlProtocol::kGen3;
   // Deadline of each call to one admin.
   absl::Duration admin_timeout = absl::Seconds(3);
   // TLS to the admins (their CA, a client certificate for mutual TLS, a
-  // server-name override). Default: plaintext.
+  // server-name override). Default: plaintext. https:// admins use the CA
+  // and client certificate (system roots without a CA) but not the
+  // server-name override; with TLS enabled an http:// admin is refused.
   ClientTlsOptions admin_tls;
   // Registration period (with ±10% jitter).
   absl::Duration registry_interval = absl::Seconds(30);

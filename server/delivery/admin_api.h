@@ -1,6 +1,7 @@
 // The executor's view of the admin (scheduling centre): the three calls it
-// makes. The real implementation is the gRPC AdminClient in client/; tests
-// use fakes. Keeping it an interface keeps gRPC out of the core.
+// makes. The real implementations are in client/ (gRPC AdminClient,
+// HttpAdminClient for stock admins, FailoverAdminApi across them); tests
+// use fakes. Keeping it an interface keeps gRPC and HTTP out of the core.
 #ifndef XXLJOB_SERVER_CORE_ADMIN_API_H_
 #define XXLJOB_SERVER_CORE_ADMIN_API_H_
 

@@ -30,16 +30,4 @@ absl::Status ValidateHttpOptions(const HttpOptions& o) {
   return absl::OkStatus();
 }
 
-const char* XxlProtocolName(XxlProtocol protocol) {
-  switch (protocol) {
-    case XxlProtocol::kGen2:
-      return "2";
-    case XxlProtocol::kGen3:
-      return "3";
-    case XxlProtocol::kGen35:
-      return "3.5";
-  }
-  return "3";
-}
-
 }  // namespace xxljob

@@ -11,16 +11,10 @@
 
 namespace xxljob {
 
-// XXL-JOB's protocol generations (SPEC §9). Input is accepted in every
-// generation's spelling whatever this says; it decides what is required
-// (3.5: the app-name header) and what the admin client sends.
-enum class XxlProtocol { kGen2, kGen3, kGen35 };
-
 struct HttpOptions {
   // host:port to listen on; empty: no HTTP transport. Port 0 picks a free
   // port.
   std::string listen;
-  XxlProtocol protocol = XxlProtocol::kGen3;
   // Request line and headers together; a larger head is answered 431 and
   // the connection closed. (The body's bound is ApiOptions'
   // max_request_bytes: 413.)
@@ -40,9 +34,6 @@ struct HttpOptions {
 
 // OK, or INVALID_ARGUMENT naming the first bad field.
 absl::Status ValidateHttpOptions(const HttpOptions& options);
-
-// "2", "3", "3.5" (the --xxl_protocol spellings).
-const char* XxlProtocolName(XxlProtocol protocol);
 
 }  // namespace xxljob
 

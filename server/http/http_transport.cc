@@ -50,8 +50,9 @@ std::optional<absl::string_view> Header(
 
 class HttpTransport::Impl {
  public:
-  Impl(HttpOptions options, ApiHandler* api)
+  Impl(HttpOptions options, XxlProtocol protocol, ApiHandler* api)
       : options_(std::move(options)),
+        protocol_(protocol),
         api_(api),
         work_(asio::make_work_guard(io_)) {}
   ~Impl() { Shutdown(); }
@@ -74,6 +75,7 @@ class HttpTransport::Impl {
       ABSL_GUARDED_BY(mu_);
 
   const HttpOptions options_;
+  const XxlProtocol protocol_;
   ApiHandler* const api_;
   asio::io_context io_;
 
@@ -165,8 +167,8 @@ class HttpTransport::Impl::Session
     };
     XxlResponse response;
     try {
-      response = HandleXxlRequest(*transport_->api_,
-                                  transport_->options_.protocol, xxl);
+      response =
+          HandleXxlRequest(*transport_->api_, transport_->protocol_, xxl);
     } catch (const std::exception& e) {
       LOG_EVERY_N(ERROR, 100)
           << "HTTP " << xxl.target << " threw: " << e.what();
@@ -240,7 +242,7 @@ absl::Status HttpTransport::Impl::Start() {
     threads_.emplace_back([this] { io_.run(); });
   }
   listener_->Start([this](int fd) { Adopt(fd); });
-  LOG(INFO) << "HTTP (XXL-JOB protocol " << XxlProtocolName(options_.protocol)
+  LOG(INFO) << "HTTP (XXL-JOB protocol " << XxlProtocolName(protocol_)
             << ") serving on " << options_.listen << " (port "
             << listener_->port() << "), at most " << options_.max_connections
             << " connections, io timeout "
@@ -296,9 +298,9 @@ void HttpTransport::Impl::Shutdown() {
 }
 
 absl::StatusOr<std::unique_ptr<HttpTransport>> HttpTransport::Start(
-    HttpOptions options, ApiHandler* api) {
+    HttpOptions options, XxlProtocol protocol, ApiHandler* api) {
   if (absl::Status s = ValidateHttpOptions(options); !s.ok()) return s;
-  auto impl = std::make_unique<Impl>(std::move(options), api);
+  auto impl = std::make_unique<Impl>(std::move(options), protocol, api);
   if (absl::Status s = impl->Start(); !s.ok()) return s;
   return std::unique_ptr<HttpTransport>(new HttpTransport(std::move(impl)));
 }

@@ -13,6 +13,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "common/xxl_protocol.h"
 #include "server/api/api_handler.h"
 #include "server/http/http_options.h"
 
@@ -23,12 +24,14 @@ namespace xxljob {
 // thread-safe.
 class HttpTransport {
  public:
-  // Starts serving `api` (which must outlive the transport). REQUIRES:
-  // options.listen non-empty and options.max_connections > 0. Errors:
+  // Starts serving `api` (which must outlive the transport), requiring of
+  // callers what admins of `protocol` send (3.5: the app-name header; input
+  // of every generation is accepted). REQUIRES: options.listen non-empty
+  // and options.max_connections > 0. Errors:
   // INVALID_ARGUMENT for bad options, UNAVAILABLE when the address can't be
   // bound.
   static absl::StatusOr<std::unique_ptr<HttpTransport>> Start(
-      HttpOptions options, ApiHandler* api);
+      HttpOptions options, XxlProtocol protocol, ApiHandler* api);
   ~HttpTransport();
   HttpTransport(const HttpTransport&) = delete;
   HttpTransport& operator=(const HttpTransport&) = delete;

@@ -10,8 +10,8 @@
 #include <string>
 
 #include "absl/strings/string_view.h"
+#include "common/xxl_protocol.h"
 #include "server/api/api_handler.h"
-#include "server/http/http_options.h"
 
 namespace xxljob {
 

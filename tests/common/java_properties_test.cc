@@ -32,19 +32,18 @@ TEST(JavaPropertiesTest, ReadsAJavaExecutorsApplicationProperties) {
       "xxl.job.executor.logretentiondays=30";
   absl::StatusOr<Pairs> pairs = ParseJavaProperties(file);
   ASSERT_TRUE(pairs.ok()) << pairs.status();
-  EXPECT_EQ(*pairs,
-            (Pairs{{"server.port", "8081"},
-                   {"xxl.job.admin.addresses",
-                    "http://127.0.0.1:8080/xxl-job-admin"},
-                   {"xxl.job.admin.accessToken", "default_token"},
-                   {"xxl.job.admin.timeout", "3"},
-                   {"xxl.job.executor.appname", "xxl-job-executor-sample"},
-                   {"xxl.job.executor.address", ""},
-                   {"xxl.job.executor.ip", ""},
-                   {"xxl.job.executor.port", "9999"},
-                   {"xxl.job.executor.logpath",
-                    "/data/applogs/xxl-job/jobhandler"},
-                   {"xxl.job.executor.logretentiondays", "30"}}));
+  EXPECT_EQ(
+      *pairs,
+      (Pairs{{"server.port", "8081"},
+             {"xxl.job.admin.addresses", "http://127.0.0.1:8080/xxl-job-admin"},
+             {"xxl.job.admin.accessToken", "default_token"},
+             {"xxl.job.admin.timeout", "3"},
+             {"xxl.job.executor.appname", "xxl-job-executor-sample"},
+             {"xxl.job.executor.address", ""},
+             {"xxl.job.executor.ip", ""},
+             {"xxl.job.executor.port", "9999"},
+             {"xxl.job.executor.logpath", "/data/applogs/xxl-job/jobhandler"},
+             {"xxl.job.executor.logretentiondays", "30"}}));
 }
 
 TEST(JavaPropertiesTest, ContinuationsEscapesAndSeparatorsAsJavaReadsThem) {

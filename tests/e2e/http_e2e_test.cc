@@ -408,7 +408,7 @@ TEST_F(HttpE2eTest, GrpcAndHttpCallersShareOneCore) {
 
 TEST_F(HttpE2eTest, Generation35RequiresTheAppNameHeader) {
   AppOptions options;
-  options.http.protocol = XxlProtocol::kGen35;
+  options.xxl_protocol = XxlProtocol::kGen35;
   Start(options);
   Connection c(port_);
   EXPECT_THAT(c.Call("/beat", ""), HasSubstr("The app name is wrong"));
