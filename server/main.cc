@@ -551,15 +551,10 @@ absl::Status ApplyXxlProperties(int argc, char** argv,
     }
   }
   // Without xxl.job.executor.address the Java executor registers
-  // http://ip:port/; so does this one.
-  if (!ip.empty() && !port.empty() && !address_given) {
-    int p = 0;
-    if (!absl::SimpleAtoi(port, &p)) {
-      return BadFlag("xxl_properties", absl::StrCat("\"", path,
-                                                    "\": xxl.job.executor.port "
-                                                    "is not a number: ",
-                                                    port));
-    }
+  // http://ip:port/; so does this one (port 0, a free port, is known only
+  // once bound: then the automatic address is registered).
+  int p = 0;
+  if (!ip.empty() && !address_given && absl::SimpleAtoi(port, &p) && p > 0) {
     return SetFlagBeforeParsing(
         "http_address", absl::StrCat("http://", FormatHostPort(ip, p), "/"));
   }
