@@ -27,8 +27,8 @@ using ::testing::HasSubstr;
 std::string Post(int port, const std::string& path, const std::string& token) {
   asio::io_context io;
   asio::ip::tcp::socket socket(io);
-  socket.connect({asio::ip::make_address("127.0.0.1"),
-                  static_cast<unsigned short>(port)});
+  socket.connect(
+      {asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(port)});
   bhttp::request<bhttp::string_body> request(bhttp::verb::post, path, 11);
   request.set(bhttp::field::host, "127.0.0.1");
   request.set("XXL-JOB-ACCESS-TOKEN", token);
@@ -65,16 +65,16 @@ class XxlPropertiesTest : public ::testing::Test {
 };
 
 TEST_F(XxlPropertiesTest, AJavaExecutorsFileTurnsTheHttpFaceOnAndFlagsWin) {
-  const std::string file = Write(absl::StrCat(
-      "server.port=8081\n"
-      "xxl.job.admin.addresses=\n"
-      "xxl.job.accessToken=from_file\n"
-      "xxl.job.executor.appname=app-from-file\n"
-      "xxl.job.executor.port=0\n"
-      "xxl.job.executor.logpath=",
-      dir_.path(), "/data\n",
-      "xxl.job.executor.logretentiondays=30\n"
-      "xxl.job.executor.brandNew=1\n"));
+  const std::string file =
+      Write(absl::StrCat("server.port=8081\n"
+                         "xxl.job.admin.addresses=\n"
+                         "xxl.job.accessToken=from_file\n"
+                         "xxl.job.executor.appname=app-from-file\n"
+                         "xxl.job.executor.port=0\n"
+                         "xxl.job.executor.logpath=",
+                         dir_.path(), "/data\n",
+                         "xxl.job.executor.logretentiondays=30\n"
+                         "xxl.job.executor.brandNew=1\n"));
   testing::ExecutorProcess executor({"--xxl_properties=" + file,
                                      "--listen=127.0.0.1:0",
                                      "--app_name=app-from-flag"});

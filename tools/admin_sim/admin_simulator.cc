@@ -17,6 +17,7 @@
 #include "grpcpp/alarm.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/grpcpp.h"
+#include "tools/admin_sim/admin_http.h"
 #include "xxljob/v1/admin.grpc.pb.h"
 
 namespace xxljob {
@@ -114,19 +115,19 @@ class AdminSimulator::Service final : public v1::Admin::CallbackService {
   grpc::ServerUnaryReactor* Registry(grpc::CallbackServerContext* context,
                                      const v1::RegistryRequest* request,
                                      v1::RegistryResponse* response) override {
-    return Reply(
-        context,
-        sim_->OnRegistry(*context, RegistryKind::kRegistry, ToRecord(*request)),
-        response);
+    return Reply(context,
+                 sim_->OnRegistry(TokenOf(*context), context->peer(),
+                                  RegistryKind::kRegistry, ToRecord(*request)),
+                 response);
   }
 
   grpc::ServerUnaryReactor* RegistryRemove(
       grpc::CallbackServerContext* context, const v1::RegistryRequest* request,
       v1::RegistryResponse* response) override {
-    return Reply(
-        context,
-        sim_->OnRegistry(*context, RegistryKind::kRemove, ToRecord(*request)),
-        response);
+    return Reply(context,
+                 sim_->OnRegistry(TokenOf(*context), context->peer(),
+                                  RegistryKind::kRemove, ToRecord(*request)),
+                 response);
   }
 
   grpc::ServerUnaryReactor* Callback(grpc::CallbackServerContext* context,
@@ -139,11 +140,20 @@ class AdminSimulator::Service final : public v1::Admin::CallbackService {
       items.push_back({item.log_id(), item.log_date_time(), item.handle_code(),
                        item.handle_msg(), now, request->items_size()});
     }
-    return Reply(context, sim_->OnCallback(*context, std::move(items)),
-                 response);
+    return Reply(
+        context,
+        sim_->OnCallback(TokenOf(*context), context->peer(), std::move(items)),
+        response);
   }
 
  private:
+  static std::optional<absl::string_view> TokenOf(
+      const grpc::CallbackServerContext& context) {
+    const auto& metadata = context.client_metadata();
+    const auto it = metadata.find(kAccessTokenKey);
+    if (it == metadata.end()) return std::nullopt;
+    return absl::string_view(it->second.data(), it->second.size());
+  }
   static RecordedRegistry ToRecord(const v1::RegistryRequest& request) {
     return {request.registry_group(), request.registry_key(),
             request.registry_value(), absl::Now()};
@@ -221,6 +231,9 @@ absl::StatusOr<std::unique_ptr<AdminSimulator>> AdminSimulator::Start(
                                                ": address in use or invalid"));
   }
   sim->address_ = FormatHostPort(listen->host, sim->port_);
+  if (!o.http_listen.empty()) {
+    if (absl::Status s = sim->StartHttpFace(); !s.ok()) return s;
+  }
   LOG(INFO) << "admin simulator listening on " << sim->address_
             << " (refuse=" << AdminSimModeName(o.mode) << ", access token "
             << (o.access_token.empty() ? "none" : "checked") << ", "
@@ -244,6 +257,8 @@ void AdminSimulator::Shutdown() {
   absl::MutexLock shutdown_lock(&shutdown_mu_);
   if (shut_down_) return;
   shut_down_ = true;
+  // The HTTP face first: its sessions call into the records below.
+  StopHttpFace();
   if (server_ != nullptr) {
     // No grace: every answer is immediate except delayed ones, which the
     // cancellation finishes at once.
@@ -270,18 +285,14 @@ void AdminSimulator::SetResponseDelay(absl::Duration delay) {
 }
 
 AdminSimulator::Answer AdminSimulator::DecideLocked(
-    const grpc::ServerContextBase& context, absl::string_view event,
+    std::optional<absl::string_view> token, absl::string_view event,
     absl::string_view what, absl::string_view json_fields) {
   Answer answer;
   answer.delay = delay_;
   std::string why;
   if (!options_.access_token.empty()) {
-    const auto& metadata = context.client_metadata();
-    const auto it = metadata.find(kAccessTokenKey);
-    if (it == metadata.end() ||
-        !ConstantTimeEquals(
-            absl::string_view(it->second.data(), it->second.size()),
-            options_.access_token)) {
+    if (!token.has_value() ||
+        !ConstantTimeEquals(*token, options_.access_token)) {
       answer.status = grpc::Status(grpc::StatusCode::UNAUTHENTICATED,
                                    "missing or wrong access token");
       why = "UNAUTHENTICATED";
@@ -308,8 +319,8 @@ AdminSimulator::Answer AdminSimulator::DecideLocked(
 }
 
 AdminSimulator::Answer AdminSimulator::OnRegistry(
-    const grpc::ServerContextBase& context, RegistryKind kind,
-    RecordedRegistry record) {
+    std::optional<absl::string_view> token, const std::string& peer,
+    RegistryKind kind, RecordedRegistry record) {
   const char* event =
       kind == RegistryKind::kRegistry ? "registry" : "registry_remove";
   const std::string what =
@@ -319,9 +330,9 @@ AdminSimulator::Answer AdminSimulator::OnRegistry(
       absl::StrCat("\"registry_group\":", JsonString(record.registry_group),
                    ",\"registry_key\":", JsonString(record.registry_key),
                    ",\"registry_value\":", JsonString(record.registry_value));
-  VLOG(1) << what << " from " << context.peer();
+  VLOG(1) << what << " from " << peer;
   absl::MutexLock lock(&mu_);
-  Answer answer = DecideLocked(context, event, what, fields);
+  Answer answer = DecideLocked(token, event, what, fields);
   if (answer.status.ok() && answer.code == 200) {
     EmitLocked(what, JsonLine(record.time, event, true, fields));
     (kind == RegistryKind::kRegistry ? registrations_ : removals_)
@@ -331,7 +342,7 @@ AdminSimulator::Answer AdminSimulator::OnRegistry(
 }
 
 AdminSimulator::Answer AdminSimulator::OnCallback(
-    const grpc::ServerContextBase& context,
+    std::optional<absl::string_view> token, const std::string& peer,
     std::vector<RecordedCallback> items) {
   std::vector<int64_t> log_ids;
   log_ids.reserve(items.size());
@@ -339,10 +350,10 @@ AdminSimulator::Answer AdminSimulator::OnCallback(
   const std::string what =
       absl::StrCat("callback batch=", items.size(),
                    " log_ids=", absl::StrJoin(log_ids, ","));
-  VLOG(1) << what << " from " << context.peer();
+  VLOG(1) << what << " from " << peer;
   absl::MutexLock lock(&mu_);
   Answer answer = DecideLocked(
-      context, "callback", what,
+      token, "callback", what,
       absl::StrCat("\"batch_size\":", items.size(), ",\"log_ids\":[",
                    absl::StrJoin(log_ids, ","), "]"));
   if (!answer.status.ok() || answer.code != 200) return answer;

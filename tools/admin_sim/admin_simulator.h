@@ -9,6 +9,7 @@
 #include <deque>
 #include <fstream>
 #include <memory>
+#include <optional>
 #include <ostream>
 #include <string>
 #include <thread>
@@ -67,6 +68,10 @@ struct AdminSimulatorOptions {
   // TLS, or mutual TLS with a client CA, like the executor's server.
   // Default: plaintext.
   ServerTlsOptions tls;
+  // host:port of the HTTP face: the stock admin's executor API
+  // (<any context path>/api/registry, /api/registryRemove, /api/callback,
+  // SPEC §9), recorded like the gRPC calls. Empty: off. Plaintext.
+  std::string http_listen;
 };
 
 // One Registry or RegistryRemove call that was accepted.
@@ -125,6 +130,10 @@ class AdminSimulator {
   // The bound port, and "<listen host>:<port>".
   int port() const { return port_; }
   const std::string& address() const { return address_; }
+  // The HTTP face's port (0 when it is off), and its URL with the admin's
+  // usual context path: "http://<host>:<port>/xxl-job-admin".
+  int http_port() const;
+  std::string http_url() const;
 
   // Changes how later calls are answered.
   void SetMode(AdminSimMode mode);
@@ -165,14 +174,22 @@ class AdminSimulator {
 
   // The token and mode check. A refusal is counted and emitted here:
   // "refused <what> (<why>)", with `json_fields` in its JSON line.
-  Answer DecideLocked(const grpc::ServerContextBase& context,
+  Answer DecideLocked(std::optional<absl::string_view> token,
                       absl::string_view event, absl::string_view what,
                       absl::string_view json_fields)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  Answer OnRegistry(const grpc::ServerContextBase& context, RegistryKind kind,
+  // A call, whichever transport brought it: `token` as presented (nullopt:
+  // none), `peer` for the log.
+  Answer OnRegistry(std::optional<absl::string_view> token,
+                    const std::string& peer, RegistryKind kind,
                     RecordedRegistry record);
-  Answer OnCallback(const grpc::ServerContextBase& context,
+  Answer OnCallback(std::optional<absl::string_view> token,
+                    const std::string& peer,
                     std::vector<RecordedCallback> items);
+  // The HTTP face (admin_http.cc), nested for the On* methods.
+  class HttpFace;
+  absl::Status StartHttpFace();
+  void StopHttpFace();
 
   // Queues a line for the printer (and its JSON twin for the record file).
   void EmitLocked(std::string line, std::string json)
@@ -184,6 +201,7 @@ class AdminSimulator {
   int port_ = 0;
   std::unique_ptr<Service> service_;
   std::unique_ptr<grpc::Server> server_;
+  std::unique_ptr<HttpFace> http_;
   // Set up in Start() before the server runs; after that only the printer
   // writes to the file.
   std::ofstream record_file_;

@@ -40,6 +40,10 @@
 ABSL_FLAG(std::string, listen, "127.0.0.1:8090",
           "host:port to listen on; port 0 picks a free port (printed on the "
           "first line)");
+ABSL_FLAG(std::string, http_listen, "",
+          "host:port of the HTTP face: a stock xxl-job-admin's executor API "
+          "(<context>/api/registry, /api/registryRemove, /api/callback); "
+          "empty: off");
 ABSL_FLAG(std::string, access_token, "",
           "when set, calls without this xxl-job-access-token metadata get "
           "UNAUTHENTICATED; empty: the XXL_JOB_ACCESS_TOKEN environment "
@@ -75,6 +79,7 @@ constexpr char kProgram[] = "xxl-admin-sim";
 absl::Status ReadOptions(AdminSimulatorOptions* options) {
   options->name = kProgram;
   options->listen = absl::GetFlag(FLAGS_listen);
+  options->http_listen = absl::GetFlag(FLAGS_http_listen);
   absl::StatusOr<std::string> token = ResolveAccessToken(
       "access_token", absl::GetFlag(FLAGS_access_token), "access_token_file",
       absl::GetFlag(FLAGS_access_token_file));
