@@ -13,11 +13,11 @@ int AdminSimulator::http_port() const {
 
 std::string AdminSimulator::http_url() const {
   if (http_ == nullptr) return "";
-  return absl::StrCat("http://",
-                      FormatHostPort(http_->host().empty() ? "127.0.0.1"
-                                                           : http_->host(),
-                                     http_->port()),
-                      "/xxl-job-admin");
+  return absl::StrCat(
+      "http://",
+      FormatHostPort(http_->host().empty() ? "127.0.0.1" : http_->host(),
+                     http_->port()),
+      "/xxl-job-admin");
 }
 
 absl::Status AdminSimulator::StartHttpFace() {

@@ -93,16 +93,17 @@ class AdminSimulator::HttpFace {
     if (!hp.ok()) return hp.status();
     boost::beast::error_code ec;
     const boost::asio::ip::tcp::endpoint endpoint(
-        boost::asio::ip::make_address(hp->host.empty() ? "0.0.0.0" : hp->host, ec),
+        boost::asio::ip::make_address(hp->host.empty() ? "0.0.0.0" : hp->host,
+                                      ec),
         static_cast<unsigned short>(hp->port));
     if (ec) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("http_listen host must be an IP address, got \"",
-                       hp->host, "\""));
+      return absl::InvalidArgumentError(absl::StrCat(
+          "http_listen host must be an IP address, got \"", hp->host, "\""));
     }
     acceptor_.open(endpoint.protocol(), ec);
     if (!ec) acceptor_.bind(endpoint, ec);
-    if (!ec) acceptor_.listen(boost::asio::socket_base::max_listen_connections, ec);
+    if (!ec)
+      acceptor_.listen(boost::asio::socket_base::max_listen_connections, ec);
     if (ec) {
       return absl::UnavailableError(
           absl::StrCat("cannot listen on ", listen, ": ", ec.message()));
@@ -127,16 +128,18 @@ class AdminSimulator::HttpFace {
   class Session : public std::enable_shared_from_this<Session> {
    public:
     Session(AdminSimulator* sim, boost::asio::ip::tcp::socket socket)
-        : sim_(sim), stream_(std::move(socket)), timer_(stream_.get_executor()) {}
+        : sim_(sim),
+          stream_(std::move(socket)),
+          timer_(stream_.get_executor()) {}
 
     void Read() {
       parser_.emplace();
       parser_->body_limit(admin_http_internal::kMaxBodyBytes);
-      boost::beast::http::async_read(stream_, buffer_, *parser_,
-                        [self = shared_from_this()](boost::beast::error_code ec,
-                                                    size_t) {
-                          if (!ec) self->Handle();
-                        });
+      boost::beast::http::async_read(
+          stream_, buffer_, *parser_,
+          [self = shared_from_this()](boost::beast::error_code ec, size_t) {
+            if (!ec) self->Handle();
+          });
     }
 
    private:
@@ -149,7 +152,8 @@ class AdminSimulator::HttpFace {
         token = absl::string_view(it->value().data(), it->value().size());
       }
       boost::beast::error_code unused;
-      const boost::asio::ip::tcp::endpoint remote = stream_.socket().remote_endpoint(unused);
+      const boost::asio::ip::tcp::endpoint remote =
+          stream_.socket().remote_endpoint(unused);
       const std::string peer = absl::StrCat(
           "http:", remote.address().to_string(unused), ":", remote.port());
       const std::string& body = request_.body();
@@ -165,10 +169,9 @@ class AdminSimulator::HttpFace {
         const RegistryKind kind = absl::EndsWith(target, "/api/registry")
                                       ? RegistryKind::kRegistry
                                       : RegistryKind::kRemove;
-        answer = sim_->OnRegistry(
-            token, peer, kind,
-            {param.registry_group(), param.registry_key(),
-             param.registry_value(), absl::Now()});
+        answer = sim_->OnRegistry(token, peer, kind,
+                                  {param.registry_group(), param.registry_key(),
+                                   param.registry_value(), absl::Now()});
       } else if (absl::EndsWith(target, "/api/callback")) {
         std::optional<std::vector<RecordedCallback>> items =
             admin_http_internal::ParseCallbacks(body);
@@ -202,8 +205,10 @@ class AdminSimulator::HttpFace {
       }
       if (answer.delay <= absl::ZeroDuration()) return Write(status, json);
       timer_.expires_after(absl::ToChronoNanoseconds(answer.delay));
-      timer_.async_wait([self = shared_from_this(), status,
-                         json](boost::beast::error_code) { self->Write(status, json); });
+      timer_.async_wait(
+          [self = shared_from_this(), status, json](boost::beast::error_code) {
+            self->Write(status, json);
+          });
     }
 
     void Write(boost::beast::http::status status, std::string json) {
@@ -213,29 +218,34 @@ class AdminSimulator::HttpFace {
       response_->keep_alive(request_.keep_alive());
       response_->body() = std::move(json);
       response_->prepare_payload();
-      boost::beast::http::async_write(stream_, *response_,
-                         [self = shared_from_this()](boost::beast::error_code ec,
-                                                     size_t) {
-                           if (ec || !self->response_->keep_alive()) return;
-                           self->Read();
-                         });
+      boost::beast::http::async_write(
+          stream_, *response_,
+          [self = shared_from_this()](boost::beast::error_code ec, size_t) {
+            if (ec || !self->response_->keep_alive()) return;
+            self->Read();
+          });
     }
 
     AdminSimulator* const sim_;
     boost::beast::tcp_stream stream_;
     boost::asio::steady_timer timer_;
     boost::beast::flat_buffer buffer_;
-    std::optional<boost::beast::http::request_parser<boost::beast::http::string_body>> parser_;
+    std::optional<
+        boost::beast::http::request_parser<boost::beast::http::string_body>>
+        parser_;
     boost::beast::http::request<boost::beast::http::string_body> request_;
-    std::optional<boost::beast::http::response<boost::beast::http::string_body>> response_;
+    std::optional<boost::beast::http::response<boost::beast::http::string_body>>
+        response_;
   };
 
   void Accept() {
-    acceptor_.async_accept(boost::asio::make_strand(io_), [this](boost::beast::error_code ec,
-                                                          boost::asio::ip::tcp::socket socket) {
-      if (!ec) std::make_shared<Session>(sim_, std::move(socket))->Read();
-      if (acceptor_.is_open()) Accept();
-    });
+    acceptor_.async_accept(
+        boost::asio::make_strand(io_),
+        [this](boost::beast::error_code ec,
+               boost::asio::ip::tcp::socket socket) {
+          if (!ec) std::make_shared<Session>(sim_, std::move(socket))->Read();
+          if (acceptor_.is_open()) Accept();
+        });
   }
 
   AdminSimulator* const sim_;
