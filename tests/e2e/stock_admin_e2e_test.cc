@@ -53,9 +53,9 @@ class Admin {
     wire::Return r;
     google::protobuf::util::JsonParseOptions options;
     options.ignore_unknown_fields = true;
-    EXPECT_TRUE(
-        google::protobuf::util::JsonStringToMessage(Call(path, body), &r, options)
-            .ok());
+    EXPECT_TRUE(google::protobuf::util::JsonStringToMessage(Call(path, body),
+                                                            &r, options)
+                    .ok());
     return r.code();
   }
 
@@ -82,7 +82,7 @@ int HttpPort(const testing::ExecutorProcess& executor) {
   at = log.find("(port ", at) + 6;
   int port = 0;
   return absl::SimpleAtoi(log.substr(at, log.find(')', at) - at), &port) ? port
-                                                                          : 0;
+                                                                         : 0;
 }
 
 TEST(StockAdminE2eTest, EveryRouteAndEveryResultAcrossAnOutageAndACrash) {
@@ -93,9 +93,11 @@ TEST(StockAdminE2eTest, EveryRouteAndEveryResultAcrossAnOutageAndACrash) {
   auto sim = AdminSimulator::Start(sim_options);
   ASSERT_TRUE(sim.ok()) << sim.status();
   const std::vector<std::string> flags = {
-      "--listen=127.0.0.1:0", "--http_listen=127.0.0.1:0",
+      "--listen=127.0.0.1:0",
+      "--http_listen=127.0.0.1:0",
       "--admin_addresses=" + (*sim)->http_url(),
-      std::string("--access_token=") + kToken, "--log_path=" + dir.path(),
+      std::string("--access_token=") + kToken,
+      "--log_path=" + dir.path(),
       "--admin_timeout=2s"};
   auto executor = std::make_unique<testing::ExecutorProcess>(flags);
   ASSERT_TRUE(executor->WaitUntilServing().ok()) << executor->Stderr();
@@ -123,12 +125,13 @@ TEST(StockAdminE2eTest, EveryRouteAndEveryResultAcrossAnOutageAndACrash) {
   std::string content;
   for (int page = 0; page < 100; ++page) {
     wire::LogReturn r;
-    ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(
-                    admin.Call("/log", absl::StrCat(R"({"logDateTim":)", time,
-                                                    R"(,"logId":1,"fromLineNum":)",
-                                                    from, "}")),
-                    &r)
-                    .ok());
+    ASSERT_TRUE(
+        google::protobuf::util::JsonStringToMessage(
+            admin.Call("/log",
+                       absl::StrCat(R"({"logDateTim":)", time,
+                                    R"(,"logId":1,"fromLineNum":)", from, "}")),
+            &r)
+            .ok());
     ASSERT_EQ(r.code(), 200);
     content += r.data().log_content();
     from = r.data().to_line_num() + 1;
@@ -142,10 +145,12 @@ TEST(StockAdminE2eTest, EveryRouteAndEveryResultAcrossAnOutageAndACrash) {
     ASSERT_EQ(admin.Code("/run", Trigger(2, log, "demoJobHandler", "b", time)),
               200);
   }
-  ASSERT_EQ(admin.Code("/run", Trigger(3, 21, "sleepJobHandler", "60000", time)),
-            200);
-  ASSERT_EQ(admin.Code("/run", Trigger(4, 22, "sleepJobHandler", "60000", time)),
-            200);
+  ASSERT_EQ(
+      admin.Code("/run", Trigger(3, 21, "sleepJobHandler", "60000", time)),
+      200);
+  ASSERT_EQ(
+      admin.Code("/run", Trigger(4, 22, "sleepJobHandler", "60000", time)),
+      200);
   // Kill one (by the admin's /kill) and wait until the other runs.
   const absl::Time deadline = absl::Now() + kTimeout;
   while (admin.Code("/idleBeat", R"({"jobId":3})") == 200 &&
@@ -156,6 +161,14 @@ TEST(StockAdminE2eTest, EveryRouteAndEveryResultAcrossAnOutageAndACrash) {
   while (admin.Code("/idleBeat", R"({"jobId":4})") == 200 &&
          absl::Now() < deadline) {
     absl::SleepFor(absl::Milliseconds(10));
+  }
+  // Runs 11-21 have ended (their results wait in the outbox): job 2's
+  // queue is done and the kill of job 3 has taken effect.
+  for (const char* job : {R"({"jobId":2})", R"({"jobId":3})"}) {
+    while (admin.Code("/idleBeat", job) != 200 && absl::Now() < deadline) {
+      absl::SleepFor(absl::Milliseconds(10));
+    }
+    ASSERT_EQ(admin.Code("/idleBeat", job), 200) << job;
   }
   // The executor dies with run 22 running and results undelivered.
   executor->Kill9();
