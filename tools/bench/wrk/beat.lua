@@ -1,0 +1,2 @@
+-- wrk: POST /beat with no body, as a 3.x admin sends it.
+wrk.method = "POST"
