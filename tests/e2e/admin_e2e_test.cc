@@ -35,6 +35,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "server/delivery/outbox.h"
+#include "tests/testing/e2e_helpers.h"
 #include "tests/testing/executor_process.h"
 #include "tests/testing/probe_handler.h"
 #include "tests/testing/refusing_port.h"
@@ -166,33 +167,9 @@ bool OutboxHoldsResults(const std::string& log_path,
 
 // ------------------------------------------------------------ helpers
 
-std::unique_ptr<AdminSimulator> StartSim(
-    AdminSimMode mode = AdminSimMode::kAccept) {
-  AdminSimulatorOptions options;
-  options.mode = mode;
-  absl::StatusOr<std::unique_ptr<AdminSimulator>> sim =
-      AdminSimulator::Start(std::move(options));
-  EXPECT_THAT(sim, IsOk());
-  return sim.ok() ? *std::move(sim) : nullptr;
-}
-
-v1::RunRequest RunReq(int64_t job_id, int64_t log_id,
-                      std::string handler = "demoJobHandler",
-                      std::string params = "") {
-  v1::RunRequest r;
-  r.set_job_id(job_id);
-  r.set_log_id(log_id);
-  r.set_log_date_time(absl::ToUnixMillis(absl::Now()));
-  r.set_executor_handler(std::move(handler));
-  r.set_executor_params(std::move(params));
-  return r;
-}
-
-CallOptions Patient() {
-  CallOptions options;
-  options.timeout = absl::Seconds(30);
-  return options;
-}
+using testing::Patient;
+using testing::RunReq;
+using testing::StartSim;
 
 // Triggers `request`; the executor must accept it (OK call, code 200).
 void Trigger(ExecutorClient& client, const v1::RunRequest& request) {

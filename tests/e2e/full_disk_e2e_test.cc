@@ -23,6 +23,7 @@
 #include "client/executor_client.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/testing/e2e_helpers.h"
 #include "tests/testing/executor_process.h"
 #include "tests/testing/probe_handler.h"
 #include "tests/testing/small_tmpfs.h"
@@ -49,32 +50,9 @@ constexpr size_t kDiskBytes = 2 << 20;
 constexpr int kMaxAttemptsUntilRefused = 300;
 constexpr char kForever[] = "600000";
 
-std::unique_ptr<AdminSimulator> StartSim(AdminSimMode mode) {
-  AdminSimulatorOptions options;
-  options.mode = mode;
-  absl::StatusOr<std::unique_ptr<AdminSimulator>> sim =
-      AdminSimulator::Start(std::move(options));
-  EXPECT_THAT(sim, IsOk());
-  return sim.ok() ? *std::move(sim) : nullptr;
-}
-
-v1::RunRequest RunReq(int64_t job_id, int64_t log_id,
-                      std::string handler = "demoJobHandler",
-                      std::string params = "") {
-  v1::RunRequest r;
-  r.set_job_id(job_id);
-  r.set_log_id(log_id);
-  r.set_log_date_time(absl::ToUnixMillis(absl::Now()));
-  r.set_executor_handler(std::move(handler));
-  r.set_executor_params(std::move(params));
-  return r;
-}
-
-CallOptions Patient() {
-  CallOptions options;
-  options.timeout = absl::Seconds(30);
-  return options;
-}
+using testing::Patient;
+using testing::RunReq;
+using testing::StartSim;
 
 class FullDiskE2eTest : public ::testing::Test {
  protected:
