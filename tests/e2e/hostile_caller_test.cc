@@ -40,6 +40,7 @@
 #include "tests/testing/executor_process.h"
 #include "tests/testing/probe_handler.h"
 #include "tests/testing/recording_result_sink.h"
+#include "tests/testing/sanitizers.h"
 #include "tests/testing/temp_dir.h"
 #include "xxljob/v1/executor.grpc.pb.h"
 
@@ -57,20 +58,7 @@ constexpr int64_t kInt64Max = std::numeric_limits<int64_t>::max();
 constexpr int32_t kInt32Min = std::numeric_limits<int32_t>::min();
 constexpr int32_t kInt32Max = std::numeric_limits<int32_t>::max();
 
-// Under ASan (a quarantine of freed memory, shadow memory) and TSan (shadow
-// memory) resident memory says nothing about ours: the memory bounds are
-// checked in the normal build only.
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-constexpr bool kRssIsMeaningful = false;
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
-constexpr bool kRssIsMeaningful = false;
-#else
-constexpr bool kRssIsMeaningful = true;
-#endif
-#else
-constexpr bool kRssIsMeaningful = true;
-#endif
+using testing::kRssIsMeaningful;
 
 // What /proc says about a process.
 struct ProcessUse {

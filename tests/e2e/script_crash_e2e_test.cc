@@ -29,6 +29,7 @@
 #include "server/delivery/outbox.h"
 #include "tests/testing/executor_process.h"
 #include "tests/testing/probe_handler.h"
+#include "tests/testing/proc_identity.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/temp_dir.h"
 #include "tools/admin_sim/admin_simulator.h"
@@ -43,26 +44,13 @@ using ::xxljob::testing::IsOk;
 
 constexpr absl::Duration kTimeout = absl::Seconds(60);
 
-struct ProcId {
-  int pid = 0;
-  std::string start_time;
-};
+using testing::ProcId;
+using testing::StateAndStart;
 
-// State and start time (fields 3 and 22 of /proc/<pid>/stat).
-std::optional<std::pair<char, std::string>> StateAndStart(int pid) {
-  std::ifstream in(absl::StrCat("/proc/", pid, "/stat"));
-  std::string line;
-  if (!std::getline(in, line)) return std::nullopt;
-  std::vector<std::string> f =
-      absl::StrSplit(line.substr(line.rfind(')') + 2), ' ', absl::SkipEmpty());
-  if (f.size() < 20) return std::nullopt;
-  return std::make_pair(f[0][0], f[19]);
-}
-
-// Gone: no such process, another one under its pid, or a zombie.
-bool Gone(const ProcId& id) {
-  auto st = StateAndStart(id.pid);
-  return !st.has_value() || st->second != id.start_time || st->first == 'Z';
+// Gone: no such process, another one under its pid, or a zombie (its
+// parent, the crashed executor, is not there to reap it).
+bool GoneOrZombie(const ProcId& id) {
+  return testing::Gone(id, /*zombies_too=*/true);
 }
 
 // The script: its own pid, a background child's, a setsid'd child's, each
@@ -209,7 +197,8 @@ TEST_P(ScriptCrashE2eTest, KillNineLeavesNoScriptProcessAfterRestart) {
     executor->Kill9();
   }
   for (const ProcId& id : ids) {
-    ASSERT_FALSE(Gone(id)) << "process " << id.pid << " died with the executor";
+    ASSERT_FALSE(GoneOrZombie(id))
+        << "process " << id.pid << " died with the executor";
   }
 
   auto restarted = StartExecutor();
@@ -218,8 +207,8 @@ TEST_P(ScriptCrashE2eTest, KillNineLeavesNoScriptProcessAfterRestart) {
   // The leftovers are killed before the runs are reported: none may be
   // left by the time the admin hears of them.
   for (const ProcId& id : ids) {
-    EXPECT_TRUE(Gone(id)) << "process " << id.pid
-                          << " outlived the executor's crash";
+    EXPECT_TRUE(GoneOrZombie(id))
+        << "process " << id.pid << " outlived the executor's crash";
   }
   for (const RecordedCallback& c : sim_->callbacks()) {
     EXPECT_EQ(c.handle_code, 500);

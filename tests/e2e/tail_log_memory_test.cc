@@ -19,25 +19,14 @@
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "tests/testing/executor_process.h"
+#include "tests/testing/sanitizers.h"
 #include "tests/testing/temp_dir.h"
 #include "xxljob/v1/executor.grpc.pb.h"
 
 namespace xxljob {
 namespace {
 
-// Under ASan and TSan resident memory is mostly shadow and quarantine: the
-// bound is checked in the normal build only.
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-constexpr bool kRssIsMeaningful = false;
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
-constexpr bool kRssIsMeaningful = false;
-#else
-constexpr bool kRssIsMeaningful = true;
-#endif
-#else
-constexpr bool kRssIsMeaningful = true;
-#endif
+using testing::kRssIsMeaningful;
 
 // One connection carries all the streams, as a hostile client would.
 constexpr int kStalled = 256;

@@ -26,6 +26,7 @@
 #include "handlers/process.h"
 #include "server/core/executor.h"
 #include "tests/testing/probe_handler.h"
+#include "tests/testing/proc_identity.h"
 #include "tests/testing/recording_result_sink.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/temp_dir.h"
@@ -45,27 +46,9 @@ constexpr char kFamily[] =
     "sleep 1000 & echo \"PID $!\"; setsid sleep 1000 & echo \"PID $!\"; "
     "echo \"PID $$\"; wait\n";
 
-// pid + start time: names one process for good.
-struct ProcId {
-  int pid = 0;
-  std::string start_time;
-};
-
-// Field 22 of /proc/<pid>/stat and the state, or nullopt if no such pid.
-std::optional<std::pair<char, std::string>> StateAndStart(int pid) {
-  std::ifstream in(absl::StrCat("/proc/", pid, "/stat"));
-  std::string line;
-  if (!std::getline(in, line)) return std::nullopt;
-  std::vector<std::string> f =
-      absl::StrSplit(line.substr(line.rfind(')') + 2), ' ', absl::SkipEmpty());
-  if (f.size() < 20) return std::nullopt;
-  return std::make_pair(f[0][0], f[19]);
-}
-
-bool Gone(const ProcId& id) {
-  auto st = StateAndStart(id.pid);
-  return !st.has_value() || st->second != id.start_time;
-}
+using testing::Gone;
+using testing::ProcId;
+using testing::StateAndStart;
 
 std::vector<int> OurZombies() {
   std::vector<int> zombies;
