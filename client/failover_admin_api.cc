@@ -68,6 +68,7 @@ absl::StatusOr<std::unique_ptr<AdminApi>> NewHttpAdmin(
     http.ca_file = options.tls.ca_file;
     http.cert_file = options.tls.cert_file;
     http.key_file = options.tls.key_file;
+    http.refresh_interval = options.tls.refresh_interval;
   } else if (options.tls.enabled) {
     return absl::InvalidArgumentError(absl::StrCat(
         "admin URL \"", url,

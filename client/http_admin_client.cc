@@ -133,8 +133,8 @@ absl::Status ValidateOptions(const HttpAdminClientOptions& options,
   const bool has_tls_files = !options.ca_file.empty() ||
                              !options.cert_file.empty() ||
                              !options.key_file.empty();
-  if (!has_tls_files) return absl::OkStatus();
   if (url.scheme != "https") {
+    if (!has_tls_files) return absl::OkStatus();
     // A CA for a plaintext admin would be a silent downgrade.
     return absl::InvalidArgumentError(absl::StrCat(
         "admin URL \"", options.url,
@@ -145,6 +145,7 @@ absl::Status ValidateOptions(const HttpAdminClientOptions& options,
   tls.ca_file = options.ca_file;
   tls.cert_file = options.cert_file;
   tls.key_file = options.key_file;
+  tls.refresh_interval = options.refresh_interval;
   return ValidateClientTls(tls);
 }
 
@@ -354,6 +355,18 @@ HttpAdminClient::HttpAdminClient(HttpAdminClientOptions options,
   curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
   if (!options_.ca_file.empty()) {
     curl_easy_setopt(c, CURLOPT_CAINFO, options_.ca_file.c_str());
+  }
+  if (absl::StartsWithIgnoreCase(options_.url, "https://")) {
+    // Rotated files take effect within the refresh interval: libcurl may
+    // keep the parsed CA bundle for 24 h, keeps a connection (and the client
+    // certificate it presented) while it stays alive, and resumes TLS
+    // sessions without verifying the admin's certificate again. A full
+    // handshake once per interval is cheap.
+    const long refresh_s = static_cast<long>(  // NOLINT(runtime/int)
+        absl::ToInt64Seconds(options_.refresh_interval));
+    curl_easy_setopt(c, CURLOPT_CA_CACHE_TIMEOUT, refresh_s);
+    curl_easy_setopt(c, CURLOPT_MAXLIFETIME_CONN, refresh_s);
+    curl_easy_setopt(c, CURLOPT_SSL_SESSIONID_CACHE, 0L);
   }
   if (!options_.cert_file.empty()) {
     curl_easy_setopt(c, CURLOPT_SSLCERT, options_.cert_file.c_str());

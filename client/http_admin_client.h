@@ -16,6 +16,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "common/xxl_protocol.h"
+#include "security/tls_credentials.h"
 #include "server/core/trigger.h"
 #include "server/delivery/admin_api.h"
 
@@ -44,6 +45,11 @@ struct HttpAdminClientOptions {
   // neither, for admins behind mutual TLS.
   std::string cert_file;
   std::string key_file;
+  // https only: how stale the files may get. The CA bundle is read again
+  // and a connection is not reused once it is older than this, so a
+  // rotated CA, certificate or key takes effect within it, as for gRPC
+  // admins. At least 1s and finite.
+  absl::Duration refresh_interval = kDefaultTlsRefreshInterval;
 };
 
 // AdminApi over HTTP/1.1 to one admin: POST <url>/api/registry,

@@ -5,6 +5,7 @@
 // certificate checks and fail-over across both kinds of admin.
 #include "client/http_admin_client.h"
 
+#include <filesystem>
 #include <memory>
 #include <string>
 #include <vector>
@@ -410,6 +411,38 @@ TEST_F(HttpsAdminTest, MutualTlsPresentsTheClientCertificate) {
   ASSERT_NE(client, nullptr);
   EXPECT_THAT(client->Registry(Param()), IsOk());
   EXPECT_THAT(mutual.requests(), SizeIs(1));
+}
+
+TEST_F(HttpsAdminTest, ARotatedCaTakesEffectWithinTheRefreshInterval) {
+  // The client trusts the admin's CA and keeps its connection alive; then the
+  // file is rewritten with another CA, as a rotation away from a compromised
+  // CA would. Within the refresh interval the admin is no longer trusted:
+  // neither the kept connection nor a cached CA bundle outlives it.
+  const std::string trust = absl::StrCat(dir_.path(), "/trust.pem");
+  std::filesystem::copy_file(certs_.ca, trust);
+  HttpAdminClientOptions options = Options(server_->url());
+  options.ca_file = trust;
+  options.refresh_interval = absl::Seconds(1);
+  auto client = MakeClient(options);
+  ASSERT_NE(client, nullptr);
+  ASSERT_THAT(client->Registry(Param()), IsOk());
+  std::filesystem::copy_file(certs_.rogue_ca, trust,
+                             std::filesystem::copy_options::overwrite_existing);
+  const absl::Time deadline = absl::Now() + absl::Seconds(20);
+  absl::Status status;
+  do {
+    status = client->Registry(Param());
+  } while (status.ok() && absl::Now() < deadline);
+  EXPECT_THAT(status,
+              StatusIs(absl::StatusCode::kUnavailable, HasSubstr(": TLS: ")));
+}
+
+TEST(HttpAdminClientTest, RejectsABadRefreshIntervalForHttps) {
+  HttpAdminClientOptions options = Options("https://127.0.0.1:8080");
+  options.refresh_interval = absl::ZeroDuration();
+  EXPECT_THAT(HttpAdminClient::Create(options),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("refresh interval")));
 }
 
 // ------------------------------------------------ fail-over and factory
