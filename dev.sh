@@ -9,10 +9,14 @@ cd "$(dirname "$0")"
 BUILD_DIR=${BUILD_DIR:-build}
 # libclang-rt-14-dev: clang's sanitizer runtimes and libFuzzer (sanitize,
 # .ci/fuzz); clang only recommends it, and deps installs no recommends.
+# prometheus: its promtool checks deploy/prometheus (the alert rules, their
+# unit tests, the example configuration); the package also brings the
+# server, whose service Debian starts (port 9090) where systemd runs.
 PACKAGES=(build-essential cmake ninja-build pkg-config clang clang-format
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libgoogle-glog-dev libgflags-dev libabsl-dev libgtest-dev libgmock-dev
-  python3 openssl libclang-rt-14-dev libcurl4-openssl-dev libboost1.74-dev)
+  python3 openssl libclang-rt-14-dev libcurl4-openssl-dev libboost1.74-dev
+  prometheus)
 
 deps() {
   local missing=()

@@ -5,13 +5,14 @@
 # install() components:
 #   runtime  the three binaries, the systemd unit, the default flag file
 #            (/etc/xxl-executor, a conffile), the copyright and the operator
-#            notes;
+#            notes, the Grafana dashboard and the Prometheus alert rules
+#            (/usr/share/xxl-executor, from deploy/);
 #   dev      everything else `cmake --install` installs: the embedding
 #            headers, the static libraries, the CMake package (the default
 #            component, set in the top CMakeLists.txt).
-# Files only the package has (unit, flag file, docs, lintian overrides) are
-# EXCLUDE_FROM_ALL: `cmake --install build --prefix DIR` installs what it
-# always did and writes nothing outside DIR. The maintainer scripts and
+# Files only the package has (unit, flag file, docs, deploy/, lintian
+# overrides) are EXCLUDE_FROM_ALL: `cmake --install build --prefix DIR`
+# installs what it always did and writes nothing outside DIR. The maintainer scripts and
 # lintian overrides are in packaging/debian/, and .ci/package checks it all.
 
 # The executables, in one place: the three an operator runs are the
@@ -34,6 +35,12 @@ execute_process(COMMAND gzip -9nc ${XXL_PKG}/changelog
 set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${XXL_PKG}/changelog)
 install(FILES ${XXL_PKG}/copyright ${XXL_CHANGELOG_GZ} ${PROJECT_SOURCE_DIR}/docs/operations.md
   DESTINATION share/doc/xxl-executor COMPONENT runtime EXCLUDE_FROM_ALL)
+# What an operator imports into Grafana and Prometheus (docs/operations.md,
+# "Dashboard" and "Alerts").
+install(FILES ${PROJECT_SOURCE_DIR}/deploy/grafana/xxl-executor.json
+  DESTINATION share/xxl-executor/grafana COMPONENT runtime EXCLUDE_FROM_ALL)
+install(FILES ${PROJECT_SOURCE_DIR}/deploy/prometheus/alerts.yml
+  DESTINATION share/xxl-executor/prometheus COMPONENT runtime EXCLUDE_FROM_ALL)
 install(FILES ${XXL_PKG}/debian/xxl-executor.lintian-overrides
   DESTINATION share/lintian/overrides RENAME xxl-executor
   COMPONENT runtime EXCLUDE_FROM_ALL)
