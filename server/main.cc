@@ -69,8 +69,8 @@ ABSL_FLAG(std::string, access_token_file, "",
           "read the access token from this file (trailing line breaks "
           "removed); not together with --access_token");
 ABSL_FLAG(std::string, tls_cert_file, "",
-          "serve TLS with this PEM certificate chain (needs --tls_key_file); "
-          "empty: plaintext");
+          "serve TLS with this PEM certificate chain (needs --tls_key_file), "
+          "on gRPC and on the HTTP face (HTTPS only); empty: plaintext");
 ABSL_FLAG(std::string, tls_key_file, "",
           "the PEM private key of --tls_cert_file");
 ABSL_FLAG(std::string, tls_client_ca_file, "",
@@ -181,8 +181,9 @@ ABSL_FLAG(std::string, http_listen, "",
           "host:port of the HTTP face (XXL-JOB's own protocol, for a stock "
           "xxl-job-admin); empty: off");
 ABSL_FLAG(std::string, http_address, "",
-          "the URL registered with HTTP admins; empty: http://<the first "
-          "non-loopback IPv4 address or the listen host>:<port>/");
+          "the URL registered with HTTP admins; empty: http(s)://<the first "
+          "non-loopback IPv4 address or the listen host>:<port>/ (https "
+          "with --tls_cert_file)");
 ABSL_FLAG(absl::Duration, http_io_timeout, xxljob::HttpOptions().io_timeout,
           "an HTTP connection that takes longer to send a request, or stays "
           "idle between requests, or does not read an answer, is closed");
@@ -551,12 +552,15 @@ absl::Status ApplyXxlProperties(int argc, char** argv,
     }
   }
   // Without xxl.job.executor.address the Java executor registers
-  // http://ip:port/; so does this one (port 0, a free port, is known only
+  // http://ip:port/; so does this one (https:// with --tls_cert_file, since
+  // the face then serves HTTPS only; port 0, a free port, is known only
   // once bound: then the automatic address is registered).
   int p = 0;
   if (!ip.empty() && !address_given && absl::SimpleAtoi(port, &p) && p > 0) {
+    const bool tls = !PeekFlag(argc, argv, "tls_cert_file").empty();
     return SetFlagBeforeParsing(
-        "http_address", absl::StrCat("http://", FormatHostPort(ip, p), "/"));
+        "http_address",
+        absl::StrCat(tls ? "https://" : "http://", FormatHostPort(ip, p), "/"));
   }
   return absl::OkStatus();
 }

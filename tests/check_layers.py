@@ -24,7 +24,7 @@ BELOW = {
     "server/grpc": {"server/api", "server/core", "handlers", "common", "rpc",
                     "security", "proto"},
     "server/http": {"server/api", "server/core", "handlers", "common",
-                    "proto"},
+                    "security", "proto"},
     "client": {"server/delivery", "server/core", "handlers", "common", "rpc",
                "security", "proto"},
     "server/app": {"server/grpc", "server/http", "server/api", "server/delivery",

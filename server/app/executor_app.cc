@@ -36,6 +36,14 @@ absl::Status ValidateAppOptions(const AppOptions& o) {
   if (absl::Status s = ValidateGrpcOptions(o.grpc); !s.ok()) return s;
   if (!o.http.listen.empty()) {
     if (absl::Status s = ValidateHttpOptions(o.http); !s.ok()) return s;
+    if (o.grpc.tls.enabled() &&
+        absl::StartsWithIgnoreCase(o.http_address, "http://")) {
+      // An admin would call a face that answers only TLS in plaintext.
+      return absl::InvalidArgumentError(absl::StrCat(
+          "http_address \"", o.http_address,
+          "\" is http:// but with TLS on the HTTP face serves HTTPS only: "
+          "advertise https://"));
+    }
   }
   for (const std::string& admin : o.admin_addresses) {
     if (IsHttpAdmin(admin) && o.http.listen.empty()) {
@@ -142,16 +150,18 @@ absl::StatusOr<std::unique_ptr<ExecutorApp>> ExecutorApp::StartParts(
   if (!options.http.listen.empty()) {
     HttpOptions http = options.http;
     if (http.max_connections == 0) http.max_connections = share;
+    // One server identity: the HTTP face serves the gRPC face's
+    // certificate, and only HTTPS when there is one.
     absl::StatusOr<std::unique_ptr<HttpTransport>> started_http =
-        HttpTransport::Start(std::move(http), options.xxl_protocol,
-                             app->api_.get());
+        HttpTransport::Start(std::move(http), options.grpc.tls,
+                             options.xxl_protocol, app->api_.get());
     if (!started_http.ok()) return started_http.status();
     app->http_ = *std::move(started_http);
     const std::string http_address =
         !options.http_address.empty()
             ? options.http_address
             : absl::StrCat(
-                  "http://",
+                  app->http_->scheme(), "://",
                   FormatHostPort(AdvertisedHost(app->http_->listen_host()),
                                  app->http_->port()),
                   "/");

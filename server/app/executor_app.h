@@ -50,7 +50,9 @@ struct AppOptions {
   ExecutorOptions executor;
   // The API edge: app name, access token, request bounds.
   ApiOptions api;
-  // The gRPC transport: listen address, TLS, connection limits.
+  // The gRPC transport: listen address, TLS, connection limits. grpc.tls is
+  // the executor's server TLS, for both faces: with it, the HTTP face
+  // serves HTTPS only (same certificate, same client CA, same refresh).
   GrpcOptions grpc;
   // XXL-JOB's own HTTP protocol, for stock xxl-job-admins (off unless
   // http.listen is set).
@@ -60,7 +62,8 @@ struct AppOptions {
   // non-loopback IPv4 address) and the bound port.
   std::string address;
   // The URL registered with HTTP admins ("http://host:port/"). Empty: the
-  // HTTP face's host (as for `address`) and bound port.
+  // HTTP face's host (as for `address`) and bound port, https:// when
+  // grpc.tls is on (an http:// one is then refused).
   std::string http_address;
   // Admins, tried in order: a bare host:port is a gRPC admin, an
   // http(s)://host:port[/context-path] URL a stock xxl-job-admin spoken to

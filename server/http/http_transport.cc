@@ -1,15 +1,21 @@
-// Boost.Beast plumbing of the HTTP transport: one session per connection,
-// reading a request at a time (pipelined requests wait in the buffer),
-// answering it through HandleXxlRequest and writing the answer before the
-// next read. Every read and write has a deadline (HttpOptions::io_timeout).
+// Boost.Beast plumbing of the HTTP transport: one session per connection
+// (over TCP, or TLS over TCP), reading a request at a time (pipelined
+// requests wait in the buffer), answering it through Impl::Answer (the one
+// place that maps a request to its answer) and writing the answer before
+// the next read. Every handshake, read and write has a deadline
+// (HttpOptions::io_timeout).
 #include "server/http/http_transport.h"
 
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <atomic>
+#include <chrono>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <thread>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -22,10 +28,12 @@
 #include "boost/asio/strand.hpp"
 #include "boost/beast/core.hpp"
 #include "boost/beast/http.hpp"
+#include "boost/beast/ssl.hpp"
 #include "common/access_token.h"
 #include "common/connection_listener.h"
 #include "common/host_port.h"
 #include "glog/logging.h"
+#include "server/http/http_tls.h"
 #include "server/http/xxl_routes.h"
 
 namespace xxljob {
@@ -50,10 +58,12 @@ std::optional<absl::string_view> Header(
 
 class HttpTransport::Impl {
  public:
-  Impl(HttpOptions options, XxlProtocol protocol, ApiHandler* api)
+  Impl(HttpOptions options, XxlProtocol protocol, ApiHandler* api,
+       std::unique_ptr<HttpTlsContexts> tls)
       : options_(std::move(options)),
         protocol_(protocol),
         api_(api),
+        tls_(std::move(tls)),
         work_(asio::make_work_guard(io_)) {}
   ~Impl() { Shutdown(); }
 
@@ -62,21 +72,31 @@ class HttpTransport::Impl {
 
   int port() const { return listener_->port(); }
   const std::string& listen_host() const { return listen_host_; }
+  bool tls() const { return tls_ != nullptr; }
 
-  // A session's life, for the drain at shutdown.
+  // What one request gets back, whatever carried it (plain or TLS).
+  XxlResponse Answer(const http::request<http::string_body>& request,
+                     std::function<std::string()> peer) const;
+
+  // A session's life, for the drain at shutdown. Session<Stream> serves a
+  // plain (beast::tcp_stream) or a TLS connection.
+  class SessionBase;
+  template <typename Stream>
   class Session;
-  void Register(const std::shared_ptr<Session>& session);
-  void Unregister(const Session* session);
+  void Register(const std::shared_ptr<SessionBase>& session);
+  void Unregister(const SessionBase* session);
 
   // First, so that they outlive io_: sessions still owned by its handlers
   // unregister when io_ goes.
   absl::Mutex mu_;
-  absl::flat_hash_map<const Session*, std::weak_ptr<Session>> sessions_
+  absl::flat_hash_map<const SessionBase*, std::weak_ptr<SessionBase>> sessions_
       ABSL_GUARDED_BY(mu_);
 
   const HttpOptions options_;
   const XxlProtocol protocol_;
   ApiHandler* const api_;
+  // Null: plain HTTP.
+  const std::unique_ptr<HttpTlsContexts> tls_;
   asio::io_context io_;
 
  private:
@@ -90,47 +110,126 @@ class HttpTransport::Impl {
   bool shut_down_ = false;
 };
 
-class HttpTransport::Impl::Session
-    : public std::enable_shared_from_this<HttpTransport::Impl::Session> {
+XxlResponse HttpTransport::Impl::Answer(
+    const http::request<http::string_body>& request,
+    std::function<std::string()> peer) const {
+  XxlRequest xxl;
+  xxl.method = absl::string_view(request.method_string().data(),
+                                 request.method_string().size());
+  xxl.target =
+      absl::string_view(request.target().data(), request.target().size());
+  xxl.token = Header(request, kAccessTokenKey);
+  xxl.app_name = Header(request, kAppNameHeader);
+  xxl.body = request.body();
+  xxl.peer = std::move(peer);
+  try {
+    return HandleXxlRequest(*api_, protocol_, xxl);
+  } catch (const std::exception& e) {
+    LOG_EVERY_N(ERROR, 100) << "HTTP " << xxl.target << " threw: " << e.what();
+    XxlResponse response;
+    response.body = R"({"code":500,"msg":"internal error"})";
+    return response;
+  }
+}
+
+class HttpTransport::Impl::SessionBase {
  public:
-  Session(Impl* transport, tcp::socket socket)
+  virtual ~SessionBase() = default;
+  // At shutdown: an idle connection is closed now, a busy one after its
+  // answer is written.
+  virtual void Drain() = 0;
+};
+
+template <typename Stream>
+class HttpTransport::Impl::Session
+    : public SessionBase,
+      public std::enable_shared_from_this<Session<Stream>> {
+ public:
+  static constexpr bool kTls = !std::is_same_v<Stream, beast::tcp_stream>;
+
+  // `context` is null for plain HTTP.
+  Session(Impl* transport, tcp::socket socket,
+          std::shared_ptr<asio::ssl::context> context)
       : transport_(transport),
-        stream_(std::move(socket)),
+        context_(std::move(context)),
+        stream_(MakeStream(std::move(socket), context_.get())),
         // A request that fits the header and body bounds fits the buffer.
         buffer_(
             transport->options_.max_header_bytes +
             static_cast<size_t>(transport->api_->options().max_request_bytes)) {
   }
-  ~Session() { transport_->Unregister(this); }
+  ~Session() override { transport_->Unregister(this); }
 
   void Begin() {
-    asio::dispatch(stream_.get_executor(),
-                   [self = shared_from_this()] { self->Read(); });
+    asio::dispatch(stream_.get_executor(), [self = this->shared_from_this()] {
+      // The handshake and the first request share one deadline.
+      self->socket_stream().expires_after(
+          absl::ToChronoMilliseconds(self->transport_->options_.io_timeout));
+      if constexpr (kTls) {
+        self->Handshake();
+      } else {
+        self->Read();
+      }
+    });
   }
 
-  // At shutdown: an idle connection is closed now, a busy one after its
-  // answer is written.
-  void Drain() {
-    asio::post(stream_.get_executor(), [self = shared_from_this()] {
+  void Drain() override {
+    asio::post(stream_.get_executor(), [self = this->shared_from_this()] {
       self->draining_ = true;
-      if (self->reading_) self->stream_.socket().close();
+      if (self->reading_) self->socket_stream().socket().close();
     });
   }
 
  private:
-  void Read() {
+  static Stream MakeStream(tcp::socket socket, asio::ssl::context* context) {
+    if constexpr (kTls) {
+      return Stream(std::move(socket), *context);
+    } else {
+      return Stream(std::move(socket));
+    }
+  }
+
+  beast::tcp_stream& socket_stream() {
+    return beast::get_lowest_layer(stream_);
+  }
+
+  void Handshake() {
+    reading_ = true;
+    stream_.async_handshake(
+        asio::ssl::stream_base::server,
+        [self = this->shared_from_this()](beast::error_code ec) {
+          self->reading_ = false;
+          if (ec) {
+            // Plain HTTP on the TLS port, an untrusted or missing client
+            // certificate, an old protocol, a timeout: only this
+            // connection ends.
+            LOG_EVERY_N(WARNING, 100)
+                << "HTTP: TLS handshake with " << self->Peer()
+                << " failed: " << ec.message();
+            return self->CloseSocket();
+          }
+          if (self->draining_) return self->CloseSocket();
+          self->Read(/*first=*/true);
+        });
+  }
+
+  // `first`: the deadline set before the handshake still runs.
+  void Read(bool first = false) {
     parser_.emplace();
     parser_->header_limit(
         static_cast<uint32_t>(transport_->options_.max_header_bytes));
     parser_->body_limit(transport_->api_->options().max_request_bytes);
-    stream_.expires_after(
-        absl::ToChronoMilliseconds(transport_->options_.io_timeout));
+    if (!first) {
+      socket_stream().expires_after(
+          absl::ToChronoMilliseconds(transport_->options_.io_timeout));
+    }
     reading_ = true;
-    http::async_read(stream_, buffer_, *parser_,
-                     [self = shared_from_this()](beast::error_code ec, size_t) {
-                       self->reading_ = false;
-                       self->OnRead(ec);
-                     });
+    http::async_read(
+        stream_, buffer_, *parser_,
+        [self = this->shared_from_this()](beast::error_code ec, size_t) {
+          self->reading_ = false;
+          self->OnRead(ec);
+        });
   }
 
   void OnRead(beast::error_code ec) {
@@ -148,32 +247,11 @@ class HttpTransport::Impl::Session
       // End of stream, timeout, reset, or a request that is not HTTP: there
       // is no request to answer, so the connection is closed.
       VLOG(2) << "HTTP connection ends: " << ec.message();
-      return Close();
+      return CloseSocket();
     }
     http::request<http::string_body> request = parser_->release();
-    XxlRequest xxl;
-    xxl.method = absl::string_view(request.method_string().data(),
-                                   request.method_string().size());
-    xxl.target =
-        absl::string_view(request.target().data(), request.target().size());
-    xxl.token = Header(request, kAccessTokenKey);
-    xxl.app_name = Header(request, kAppNameHeader);
-    xxl.body = request.body();
-    xxl.peer = [this] {
-      beast::error_code unused;
-      const tcp::endpoint peer = stream_.socket().remote_endpoint(unused);
-      return absl::StrCat("http:", peer.address().to_string(unused), ":",
-                          peer.port());
-    };
-    XxlResponse response;
-    try {
-      response =
-          HandleXxlRequest(*transport_->api_, transport_->protocol_, xxl);
-    } catch (const std::exception& e) {
-      LOG_EVERY_N(ERROR, 100)
-          << "HTTP " << xxl.target << " threw: " << e.what();
-      response.body = R"({"code":500,"msg":"internal error"})";
-    }
+    XxlResponse response =
+        transport_->Answer(request, [this] { return Peer(); });
     Write(response.status, std::move(response.body),
           request.keep_alive() && !draining_, request.version());
   }
@@ -185,26 +263,50 @@ class HttpTransport::Impl::Session
     response_->keep_alive(keep_alive);
     response_->body() = std::move(body);
     response_->prepare_payload();
-    stream_.expires_after(
+    socket_stream().expires_after(
         absl::ToChronoMilliseconds(transport_->options_.io_timeout));
-    http::async_write(
-        stream_, *response_,
-        [self = shared_from_this(), keep_alive](beast::error_code ec, size_t) {
-          if (ec || !keep_alive || self->draining_) {
-            return self->Close();
-          }
-          self->Read();
-        });
+    http::async_write(stream_, *response_,
+                      [self = this->shared_from_this(), keep_alive](
+                          beast::error_code ec, size_t) {
+                        if (ec) return self->CloseSocket();
+                        if (!keep_alive || self->draining_) {
+                          return self->Close();
+                        }
+                        self->Read();
+                      });
   }
 
+  // Ends a connection whose last answer was written: TLS says so first
+  // (close_notify), within a short deadline.
   void Close() {
+    if constexpr (kTls) {
+      socket_stream().expires_after(std::min(
+          std::chrono::milliseconds(1000),
+          absl::ToChronoMilliseconds(transport_->options_.io_timeout)));
+      stream_.async_shutdown([self = this->shared_from_this()](
+                                 beast::error_code) { self->CloseSocket(); });
+    } else {
+      CloseSocket();
+    }
+  }
+
+  void CloseSocket() {
     beast::error_code unused;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, unused);
-    stream_.socket().close(unused);
+    socket_stream().socket().shutdown(tcp::socket::shutdown_send, unused);
+    socket_stream().socket().close(unused);
+  }
+
+  std::string Peer() {
+    beast::error_code unused;
+    const tcp::endpoint peer = socket_stream().socket().remote_endpoint(unused);
+    return absl::StrCat("http:", peer.address().to_string(unused), ":",
+                        peer.port());
   }
 
   Impl* const transport_;
-  beast::tcp_stream stream_;
+  // Before stream_, which uses it.
+  const std::shared_ptr<asio::ssl::context> context_;
+  Stream stream_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   std::optional<http::response<http::string_body>> response_;
@@ -213,12 +315,13 @@ class HttpTransport::Impl::Session
   bool draining_ = false;
 };
 
-void HttpTransport::Impl::Register(const std::shared_ptr<Session>& session) {
+void HttpTransport::Impl::Register(
+    const std::shared_ptr<SessionBase>& session) {
   absl::MutexLock lock(&mu_);
   sessions_[session.get()] = session;
 }
 
-void HttpTransport::Impl::Unregister(const Session* session) {
+void HttpTransport::Impl::Unregister(const SessionBase* session) {
   absl::MutexLock lock(&mu_);
   sessions_.erase(session);
 }
@@ -242,7 +345,10 @@ absl::Status HttpTransport::Impl::Start() {
     threads_.emplace_back([this] { io_.run(); });
   }
   listener_->Start([this](int fd) { Adopt(fd); });
-  LOG(INFO) << "HTTP (XXL-JOB protocol " << XxlProtocolName(protocol_)
+  LOG(INFO) << (tls_ == nullptr  ? "HTTP"
+                : tls_->mutual() ? "HTTPS (mutual TLS)"
+                                 : "HTTPS")
+            << " (XXL-JOB protocol " << XxlProtocolName(protocol_)
             << ") serving on " << options_.listen << " (port "
             << listener_->port() << "), at most " << options_.max_connections
             << " connections, io timeout "
@@ -264,9 +370,18 @@ void HttpTransport::Impl::Adopt(int fd) {
         << "HTTP: can't adopt a connection: " << ec.message();
     return;
   }
-  auto session = std::make_shared<Session>(this, std::move(socket));
-  Register(session);
-  session->Begin();
+  if (tls_ != nullptr) {
+    using TlsSession = Session<beast::ssl_stream<beast::tcp_stream>>;
+    auto session =
+        std::make_shared<TlsSession>(this, std::move(socket), tls_->Current());
+    Register(session);
+    session->Begin();
+  } else {
+    auto session = std::make_shared<Session<beast::tcp_stream>>(
+        this, std::move(socket), nullptr);
+    Register(session);
+    session->Begin();
+  }
 }
 
 void HttpTransport::Impl::Shutdown() {
@@ -274,7 +389,7 @@ void HttpTransport::Impl::Shutdown() {
   shut_down_ = true;
   // No new connections; those open finish what they are doing.
   if (listener_ != nullptr) listener_->Stop();
-  std::vector<std::shared_ptr<Session>> open;
+  std::vector<std::shared_ptr<SessionBase>> open;
   {
     absl::MutexLock lock(&mu_);
     for (auto& [raw, weak] : sessions_) {
@@ -298,9 +413,20 @@ void HttpTransport::Impl::Shutdown() {
 }
 
 absl::StatusOr<std::unique_ptr<HttpTransport>> HttpTransport::Start(
-    HttpOptions options, XxlProtocol protocol, ApiHandler* api) {
+    HttpOptions options, ServerTlsOptions tls, XxlProtocol protocol,
+    ApiHandler* api) {
   if (absl::Status s = ValidateHttpOptions(options); !s.ok()) return s;
-  auto impl = std::make_unique<Impl>(std::move(options), protocol, api);
+  std::unique_ptr<HttpTlsContexts> contexts;
+  if (tls.enabled()) {
+    absl::StatusOr<std::unique_ptr<HttpTlsContexts>> made =
+        HttpTlsContexts::Create(std::move(tls));
+    if (!made.ok()) return made.status();
+    contexts = *std::move(made);
+  } else if (absl::Status s = ValidateServerTls(tls); !s.ok()) {
+    return s;
+  }
+  auto impl = std::make_unique<Impl>(std::move(options), protocol, api,
+                                     std::move(contexts));
   if (absl::Status s = impl->Start(); !s.ok()) return s;
   return std::unique_ptr<HttpTransport>(new HttpTransport(std::move(impl)));
 }
@@ -311,6 +437,9 @@ HttpTransport::~HttpTransport() { Shutdown(); }
 int HttpTransport::port() const { return impl_->port(); }
 const std::string& HttpTransport::listen_host() const {
   return impl_->listen_host();
+}
+const char* HttpTransport::scheme() const {
+  return impl_->tls() ? "https" : "http";
 }
 void HttpTransport::Shutdown() { impl_->Shutdown(); }
 

@@ -5,8 +5,10 @@
 #include <chrono>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "boost/asio/connect.hpp"
@@ -418,6 +420,34 @@ TEST_F(HttpE2eTest, Generation35RequiresTheAppNameHeader) {
   bhttp::response<bhttp::string_body> r;
   ASSERT_TRUE(c.Read(&r));
   EXPECT_EQ(r.body(), R"({"code":200,"msg":"Success"})");
+}
+
+// While the executor drains (SIGTERM: gRPC health says NOT_SERVING, new
+// triggers are refused), HTTP /beat answers what gRPC Beat answers: one
+// rule, in the shared edge.
+TEST_F(HttpE2eTest, BeatWhileDrainingAnswersAsGrpcBeat) {
+  Start();
+  Connection c(port_);
+  ExecutorClient grpc(absl::StrCat("127.0.0.1:", app_->grpc_port()), kToken);
+  // A running job holds the shutdown in its grace period.
+  ASSERT_EQ(Envelope(c.Call("/run", Trigger(5, 51, "sleepJobHandler", "60000")))
+                .code(),
+            200);
+  std::thread shutdown([&] { app_->Shutdown(absl::Seconds(3)); });
+  int64_t log_id = 52;
+  const absl::Time deadline = absl::Now() + absl::Seconds(30);
+  bool refused = false;
+  while (!refused && absl::Now() < deadline) {
+    refused = absl::StrContains(
+        Envelope(c.Call("/run", Trigger(6, log_id++))).msg(), "shutting down");
+  }
+  ASSERT_TRUE(refused);
+  absl::StatusOr<v1::BeatResponse> beat = grpc.Beat();
+  ASSERT_TRUE(beat.ok()) << beat.status();
+  const wire::Return http_beat = Envelope(c.Call("/beat", ""));
+  EXPECT_EQ(http_beat.code(), beat->code());
+  EXPECT_EQ(http_beat.msg(), beat->msg().empty() ? "Success" : beat->msg());
+  shutdown.join();
 }
 
 }  // namespace
