@@ -1,5 +1,6 @@
 // Executing runs on the worker pool and reporting their results.
 #include <exception>
+#include <optional>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -39,38 +40,53 @@ using executor_internal::kRunningKilled;
 using executor_internal::LogPrefix;
 
 void Executor::Impl::Work(const std::shared_ptr<JobThread>& job) {
+  // The last run's result, reported once the job's lock has been dropped.
+  // While the queue has more, one lock both ends that run and starts the
+  // next; the result still goes out before the next run executes, so the
+  // job's results keep its order.
+  std::optional<RunResult> done;
   while (true) {
     QueuedRun run;
     std::shared_ptr<Cancellation> cancel;
+    bool took = false;
     {
       absl::MutexLock lock(&job->mu);
-      if (job->queue.empty()) {
+      if (done.has_value()) {
+        job->running_log_id = 0;
+        job->running_cancel.reset();
+      }
+      if (!job->queue.empty()) {
+        run = std::move(job->queue.front());
+        job->queue.pop_front();
+        queued_.fetch_sub(1);
+        // The timeout counts from the start of execution, not of queueing.
+        const absl::Duration timeout = run.trigger.timeout;
+        cancel = std::make_shared<Cancellation>(timeout > absl::ZeroDuration()
+                                                    ? absl::Now() + timeout
+                                                    : absl::InfiniteFuture());
+        job->running_log_id = run.trigger.log_id;
+        job->running_cancel = cancel;
+        took = true;
+        // One run ends as the next starts: the running count stays.
+        if (!done.has_value()) running_.fetch_add(1);
+      } else if (!done.has_value()) {
         job->scheduled = false;
         job->idle_since = absl::Now();
         return;
       }
-      run = std::move(job->queue.front());
-      job->queue.pop_front();
-      queued_.fetch_sub(1);
-      // The timeout counts from the start of execution, not of queueing.
-      const absl::Duration timeout = run.trigger.timeout;
-      cancel = std::make_shared<Cancellation>(timeout > absl::ZeroDuration()
-                                                  ? absl::Now() + timeout
-                                                  : absl::InfiniteFuture());
-      job->running_log_id = run.trigger.log_id;
-      job->running_cancel = cancel;
-      running_.fetch_add(1);
     }
-    RunResult result = Execute(*job, run, *cancel);
-    {
-      absl::MutexLock lock(&job->mu);
-      job->running_log_id = 0;
-      job->running_cancel.reset();
+    if (done.has_value()) {
+      // Stop counting the run before reporting it: whoever sees the result
+      // sees the load without it.
+      if (!took && running_.fetch_sub(1) == 1 && draining_.load()) {
+        WakeZeroWaiters();
+      }
+      Finish(*done);
+      done.reset();
     }
-    // Stop counting the run before reporting it: whoever sees the result
-    // sees the load without it.
-    if (running_.fetch_sub(1) == 1 && draining_.load()) WakeZeroWaiters();
-    Finish(result);
+    // Not took: the queue was empty; the owner looks again after reporting
+    // (a trigger may have arrived meanwhile) and only then lets go.
+    if (took) done = Execute(*job, run, *cancel);
   }
 }
 

@@ -6,8 +6,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <limits>
 #include <string>
 #include <system_error>
 #include <utility>
@@ -52,6 +54,36 @@ void EncodeIndexEntry(uint64_t offset, char* out) {
   for (size_t i = 0; i < kIndexEntryBytes; ++i) {
     out[i] = static_cast<char>((offset >> (8 * i)) & 0xFF);
   }
+}
+
+// The local time zone, looked up once: absl::LocalTimeZone() takes a
+// process-wide lock (cctz's zone table) on every call, and every run made
+// four such calls (its folder, its three lines).
+absl::TimeZone LocalZone() {
+  static const absl::TimeZone zone = absl::LocalTimeZone();
+  return zone;
+}
+
+// "yyyy-MM-dd HH:mm:ss" of `unix_seconds` in the local time zone. Formatting
+// costs a zone lookup and a strftime; runs that start and log within one
+// second share it through a per-thread cache of the last second formatted.
+absl::string_view LocalSecondText(int64_t unix_seconds) {
+  struct Cache {
+    int64_t seconds = std::numeric_limits<int64_t>::min();
+    std::string text;
+  };
+  thread_local Cache cache;
+  if (cache.seconds != unix_seconds) {
+    cache.text = absl::FormatTime(
+        "%Y-%m-%d %H:%M:%S", absl::FromUnixSeconds(unix_seconds), LocalZone());
+    cache.seconds = unix_seconds;
+  }
+  return cache.text;
+}
+
+// Floor division, so that times before the epoch land in the right second.
+int64_t FloorDiv(int64_t a, int64_t b) {
+  return a / b - ((a % b != 0 && (a < 0) != (b < 0)) ? 1 : 0);
 }
 
 absl::Status MakeDirs(const std::string& path) {
@@ -154,8 +186,8 @@ int OpenIndex(const std::string& log_file) {
 
 std::string RunLogPath(absl::string_view log_path, int64_t log_date_time,
                        int64_t log_id) {
-  const std::string date = absl::FormatTime(
-      "%Y-%m-%d", absl::FromUnixMillis(log_date_time), absl::LocalTimeZone());
+  const absl::string_view date =
+      LocalSecondText(FloorDiv(log_date_time, 1000)).substr(0, 10);
   return absl::StrCat(log_path, "/", date, "/", log_id, ".log");
 }
 
@@ -165,26 +197,32 @@ absl::StatusOr<std::unique_ptr<RunLogWriter>> RunLogWriter::Open(
   // O_RDWR only so Open can read back an existing log through the same fd;
   // every write goes through O_APPEND.
   constexpr int kFlags = O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC;
-  int log_fd;
-  {
-    // Creating files in one folder takes the folder's lock in the kernel,
-    // where concurrent creators spin (measured: most of the CPU of a burst
-    // of short runs on many worker threads). Queueing here sleeps instead.
-    static absl::Mutex create_mu(absl::kConstInit);
+  // O_EXCL: a run's log is almost always new, and a file this open made is
+  // known to be empty, so it needs no fstat and no scan. Only an existing
+  // log (EEXIST: a run continued after a restart) is opened again and read.
+  // Creating files in one folder takes the folder's lock in the kernel,
+  // where concurrent creators spin (measured: most of the CPU of a burst of
+  // short runs on many worker threads). Queueing here sleeps instead.
+  static absl::Mutex create_mu(absl::kConstInit);
+  auto create = [&path] {
     absl::MutexLock lock(&create_mu);
-    log_fd = open(path.c_str(), kFlags, 0644);
-  }
+    return open(path.c_str(), kFlags | O_EXCL, 0644);
+  };
+  int log_fd = create();
   if (log_fd < 0 && errno == ENOENT) {
     // The date folder is made by the first run of the day; the others skip
     // this (one open per run on the hot path).
     absl::Status made = MakeDirs(path.substr(0, path.find_last_of('/')));
     if (!made.ok()) return made;
-    log_fd = open(path.c_str(), kFlags, 0644);
+    log_fd = create();
   }
+  const bool created = log_fd >= 0;
+  if (!created && errno == EEXIST) log_fd = open(path.c_str(), kFlags, 0644);
   if (log_fd < 0) {
     return absl::ErrnoToStatus(errno, absl::StrCat("open ", path));
   }
-  absl::StatusOr<LogScan> scan = ScanLog(log_fd, path);
+  absl::StatusOr<LogScan> scan =
+      created ? absl::StatusOr<LogScan>(LogScan{}) : ScanLog(log_fd, path);
   if (!scan.ok()) {
     close(log_fd);
     return scan.status();
@@ -218,10 +256,18 @@ RunLogWriter::~RunLogWriter() {
 
 void RunLogWriter::Log(absl::string_view message) {
   // Formatted outside the lock: only the write itself needs ordering.
-  const std::string prefix =
-      absl::StrCat(absl::FormatTime("%Y-%m-%d %H:%M:%E3S", absl::Now(),
-                                    absl::LocalTimeZone()),
-                   " ");
+  // "yyyy-MM-dd HH:mm:ss.SSS ", built without an allocation.
+  const int64_t now_ms = absl::ToUnixMillis(absl::Now());
+  const int64_t ms = now_ms - FloorDiv(now_ms, 1000) * 1000;
+  char stamp[32];
+  const absl::string_view second = LocalSecondText(FloorDiv(now_ms, 1000));
+  char* end = std::copy(second.begin(), second.end(), stamp);
+  *end++ = '.';
+  *end++ = static_cast<char>('0' + ms / 100);
+  *end++ = static_cast<char>('0' + ms / 10 % 10);
+  *end++ = static_cast<char>('0' + ms % 10);
+  *end++ = ' ';
+  const absl::string_view prefix(stamp, end - stamp);
   if (!message.empty() && message.back() == '\n') message.remove_suffix(1);
   std::string batch;
   batch.reserve(message.size() + 2 * prefix.size());

@@ -14,17 +14,24 @@ WorkerPool::WorkerPool(int max_threads, absl::Duration keepalive)
 WorkerPool::~WorkerPool() { Shutdown(); }
 
 void WorkerPool::Submit(absl::AnyInvocable<void() &&> task) {
-  JoinExited();
-  absl::MutexLock lock(&mu_);
-  CHECK(!stopping_) << "WorkerPool::Submit after Shutdown";
-  tasks_.push_back(std::move(task));
-  // Every idle thread will take one task; start a thread only for the rest.
-  if (static_cast<int>(tasks_.size()) > idle_ &&
-      static_cast<int>(live_.size()) < max_threads_) {
-    live_.emplace_front();
-    auto self = live_.begin();
-    *self = std::thread([this, self] { WorkerLoop(self); });
+  // Exited threads are taken under the same lock as the task is queued
+  // (one lock per Submit, not two), and joined after it is released.
+  std::vector<std::thread> exited;
+  {
+    absl::MutexLock lock(&mu_);
+    CHECK(!stopping_) << "WorkerPool::Submit after Shutdown";
+    exited.swap(exited_);
+    tasks_.push_back(std::move(task));
+    // Every idle thread will take one task; start a thread only for the
+    // rest.
+    if (static_cast<int>(tasks_.size()) > idle_ &&
+        static_cast<int>(live_.size()) < max_threads_) {
+      live_.emplace_front();
+      auto self = live_.begin();
+      *self = std::thread([this, self] { WorkerLoop(self); });
+    }
   }
+  for (std::thread& t : exited) t.join();
 }
 
 void WorkerPool::WorkerLoop(std::list<std::thread>::iterator self) {

@@ -59,6 +59,12 @@ struct ReporterOptions {
   // holds at least one result), to stay well below gRPC's 4 MiB message cap.
   size_t max_batch = 500;
   size_t max_batch_bytes = 1024 * 1024;
+  // An idle sender woken by a new result waits this long (or until
+  // max_batch results are queued) before it sends, so that results finishing
+  // close together share one Callback, one fdatasync and one wake-up of the
+  // sender instead of one each. The first result of a batch is delivered
+  // at most this much later; zero sends as soon as the sender wakes.
+  absl::Duration batch_delay = absl::Milliseconds(1);
   // Delay between failed attempts: 100 ms doubling to 30 s, each within
   // ±20% so that many executors don't retry in step.
   BackoffOptions retry;

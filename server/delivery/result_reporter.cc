@@ -57,6 +57,9 @@ absl::Status ValidateReporterOptions(const ReporterOptions& o) {
     return bad("max_pending_in_memory must be >= max_batch");
   }
   if (o.max_pending_bytes < 1) return bad("max_pending_bytes must be >= 1");
+  if (o.batch_delay < absl::ZeroDuration()) {
+    return bad("batch_delay must be >= 0");
+  }
   return absl::OkStatus();
 }
 
@@ -172,6 +175,7 @@ void ResultReporter::Finished(const RunResult& result) {
 }
 
 void ResultReporter::AddToMemoryLocked(Entry entry) {
+  if (queue_.empty()) first_queued_at_ = absl::Now();
   ++in_memory_;
   in_memory_bytes_ += EntryBytes(entry.result);
   queue_.push_back(std::move(entry));
@@ -245,13 +249,17 @@ bool ResultReporter::NextStepLocked(Step* step) {
     // New results only matter to an idle sender: during a backoff they join
     // the next attempt rather than cut the wait short. Shutdown always
     // wakes it, and so does a first unsynced record (its sync is due).
+    // While a batch gathers (its delay runs), only a full batch cuts the
+    // wait short: the deadline is near and the sync comes with the send.
     const bool idle = !HasWorkLocked();
+    const bool gathering = gathering_;
     const int64_t seen = events_;
     const bool was_stopping = stopping_;
     const bool was_unsynced = unsynced_;
     auto changed = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-      return stopping_ != was_stopping || unsynced_ != was_unsynced ||
-             (idle && events_ != seen);
+      if (stopping_ != was_stopping) return true;
+      if (gathering) return queue_.size() >= options_.max_batch;
+      return unsynced_ != was_unsynced || (idle && events_ != seen);
     };
     mu_.AwaitWithDeadline(absl::Condition(&changed), wake);
   }
@@ -261,7 +269,14 @@ bool ResultReporter::PlanStepLocked(absl::Time now, Step* step,
                                     absl::Time* wake) {
   *wake = absl::InfiniteFuture();
   bool due = false;
-  if (HasWorkLocked()) {
+  // Let a batch fill for a moment. Its results are journaled already, so
+  // the wait costs latency only, never durability. No wait during a
+  // backoff, a spill or shutdown.
+  gathering_ = !queue_.empty() && !spilled_ && !stopping_ && now >= retry_at_ &&
+               queue_.size() < options_.max_batch &&
+               now < first_queued_at_ + options_.batch_delay;
+  if (gathering_) *wake = first_queued_at_ + options_.batch_delay;
+  if (HasWorkLocked() && !gathering_) {
     absl::Time retry_at = retry_at_;
     if (stopping_) {
       // One attempt right away, then retries only up to the deadline.
@@ -399,6 +414,9 @@ void ResultReporter::OnDeliveryFailedLocked(std::vector<Entry> batch,
   }
   ++stats_.failed_attempts;
   const absl::Time now = absl::Now();
+  // These results waited out a backoff: the next attempt sends them at
+  // once, with whatever joined them, rather than gathering again.
+  first_queued_at_ = absl::InfinitePast();
   if (!failing_) {
     failing_ = true;
     failing_since_ = now;

@@ -167,6 +167,10 @@ class ResultReporter : public ResultSink {
   // the outbox; new results go there too, so ids stay in order.
   bool spilled_ ABSL_GUARDED_BY(mu_) = false;
   uint64_t last_loaded_id_ ABSL_GUARDED_BY(mu_) = 0;
+  // When the oldest queued result was queued (while queue_ is not empty),
+  // and whether the sender is waiting out batch_delay for more to join it.
+  absl::Time first_queued_at_ ABSL_GUARDED_BY(mu_);
+  bool gathering_ ABSL_GUARDED_BY(mu_) = false;
   // Bumped by anything the idle sender should look at.
   int64_t events_ ABSL_GUARDED_BY(mu_) = 0;
   bool unsynced_ ABSL_GUARDED_BY(mu_) = false;

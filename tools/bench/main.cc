@@ -10,6 +10,10 @@
 //   scale      resident memory and threads: idle, with many idle job
 //              threads, with many sleeping runs (then killed).
 //   paging     Log RPC time of page 1 vs the last page of a 1M-line log.
+//   burst      a burst of Runs sent as fast as the client can; runs/s from
+//              the first trigger to the last callback (the reference's
+//              measure). Not in the default list; compare --data_dir on
+//              ext4 and on tmpfs (/dev/shm).
 //
 // In-process (the default), the executor is an ExecutorApp wired to an
 // in-process admin simulator exactly as in production; --target measures
@@ -36,7 +40,7 @@ ABSL_FLAG(std::string, token, "", "access token of the target executor");
 ABSL_FLAG(std::vector<std::string>, phases,
           std::vector<std::string>({"ceiling", "latency", "sustained", "scale",
                                     "paging"}),
-          "phases to run: ceiling,latency,sustained,scale,paging");
+          "phases to run: ceiling,latency,sustained,scale,paging,burst");
 ABSL_FLAG(std::string, csv, "xxl-bench.csv", "CSV output (name,value,unit)");
 ABSL_FLAG(absl::Duration, duration, absl::Seconds(5),
           "ceiling: how long Beat, then Run, lasts");
@@ -63,6 +67,11 @@ ABSL_FLAG(absl::Duration, scale_sleep, absl::Seconds(60),
           "scale: how long each sleeping run would sleep (they are killed)");
 ABSL_FLAG(int, paging_lines, 1000000, "paging: lines of the long log");
 ABSL_FLAG(int, paging_repeats, 20, "paging: Log calls timed per page");
+ABSL_FLAG(int64_t, burst_triggers, 200000, "burst: Runs sent");
+ABSL_FLAG(int, burst_in_flight, 256, "burst: calls outstanding at most");
+ABSL_FLAG(std::string, data_dir, "",
+          "in-process executor: where its data directory is made (e.g. "
+          "/dev/shm for tmpfs); empty: the temporary directory");
 
 namespace xxljob::bench {
 namespace {
@@ -71,8 +80,8 @@ int Main() {
   const std::vector<std::string> phase_list = absl::GetFlag(FLAGS_phases);
   const std::set<std::string> phases(phase_list.begin(), phase_list.end());
   for (const std::string& p : phases) {
-    static const std::set<std::string> known = {"ceiling", "latency",
-                                                "sustained", "scale", "paging"};
+    static const std::set<std::string> known = {
+        "ceiling", "latency", "sustained", "scale", "paging", "burst"};
     if (known.count(p) == 0) {
       std::fprintf(stderr, "xxl-bench: unknown phase %s\n", p.c_str());
       return 2;
@@ -135,6 +144,7 @@ int Main() {
     RigOptions rig_options;
     rig_options.max_running = absl::GetFlag(FLAGS_max_running);
     rig_options.channels = absl::GetFlag(FLAGS_channels);
+    rig_options.data_parent = absl::GetFlag(FLAGS_data_dir);
     auto rig = Rig::Start(rig_options, &registry);
     if (!rig.ok()) {
       std::fprintf(stderr, "xxl-bench: %s\n", rig.status().ToString().c_str());
@@ -167,6 +177,16 @@ int Main() {
       latency.jobs = absl::GetFlag(FLAGS_jobs);
       RunLatency(latency, **rig, report);
     }
+    report.Note(absl::StrCat("data directory ", (*rig)->data_dir(), " on ",
+                             (*rig)->FileSystem()));
+    if (has("burst")) {
+      BurstOptions burst;
+      burst.triggers = absl::GetFlag(FLAGS_burst_triggers);
+      burst.in_flight = absl::GetFlag(FLAGS_burst_in_flight);
+      burst.jobs = absl::GetFlag(FLAGS_jobs);
+      burst.label = (*rig)->FileSystem();
+      RunBurst(burst, **rig, report);
+    }
     if (has("paging")) {
       PagingOptions paging;
       paging.lines = absl::GetFlag(FLAGS_paging_lines);
@@ -194,9 +214,10 @@ int Main() {
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
       "benchmarks an XXL-JOB executor: ceiling, latency, sustained rate, "
-      "scale, log paging\n"
+      "scale, log paging, burst\n"
       "  xxl-bench                                   # everything, in-process\n"
       "  xxl-bench --phases=latency --sustain_duration=10s\n"
+      "  xxl-bench --phases=ceiling,burst --data_dir=/dev/shm\n"
       "  xxl-bench --target=host:9999 --phases=ceiling");
   absl::ParseCommandLine(argc, argv);
   google::InitGoogleLogging(argv[0]);

@@ -5,6 +5,7 @@
 #define XXLJOB_TOOLS_BENCH_PHASES_H_
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "absl/time/time.h"
@@ -65,6 +66,16 @@ struct PagingOptions {
   int repeats = 20;       // Log calls timed per page (median reported)
 };
 void RunPaging(const PagingOptions& options, Rig& rig, Report& report);
+
+struct BurstOptions {
+  int64_t triggers = 200'000;   // Runs sent, as fast as the client can
+  int jobs = 1000;              // job ids they spread over
+  int in_flight = 256;          // calls outstanding at most
+  std::string label = "burst";  // CSV rows are burst.<label>.*
+};
+// Time from the first trigger to the last callback the admin accepted, and
+// runs/s = accepted runs / that time.
+void RunBurst(const BurstOptions& options, Rig& rig, Report& report);
 
 // Percentile `p` (0..100) of `sorted`; 0 when empty.
 double Percentile(const std::vector<double>& sorted, double p);

@@ -1,5 +1,6 @@
 #include "tools/bench/rig.h"
 
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -34,8 +35,12 @@ absl::StatusOr<std::unique_ptr<Rig>> Rig::Start(
     const RigOptions& options, const HandlerRegistry* registry) {
   static std::atomic<int> counter{0};
   std::unique_ptr<Rig> rig(new Rig());
-  rig->data_dir_ = absl::StrCat(std::filesystem::temp_directory_path().string(),
-                                "/xxl-bench-", ::getpid(), "-", counter++);
+  const std::string parent =
+      options.data_parent.empty()
+          ? std::filesystem::temp_directory_path().string()
+          : options.data_parent;
+  rig->data_dir_ =
+      absl::StrCat(parent, "/xxl-bench-", ::getpid(), "-", counter++);
 
   AdminSimulatorOptions admin_options;
   admin_options.listen = "127.0.0.1:0";
@@ -65,6 +70,25 @@ Rig::~Rig() {
   if (admin_ != nullptr) admin_->Shutdown();
   std::error_code ignored;  // Best effort: a leftover temp dir is harmless.
   std::filesystem::remove_all(data_dir_, ignored);
+}
+
+std::string Rig::FileSystem() const {
+  struct statfs fs;
+  if (::statfs(data_dir_.c_str(), &fs) != 0) return "unknown";
+  switch (static_cast<uint64_t>(fs.f_type)) {
+    case 0xEF53:
+      return "ext4";
+    case 0x01021994:
+      return "tmpfs";
+    case 0x58465342:
+      return "xfs";
+    case 0x9123683E:
+      return "btrfs";
+    case 0x794C7630:
+      return "overlay";
+    default:
+      return absl::StrCat(absl::Hex(static_cast<uint64_t>(fs.f_type)));
+  }
 }
 
 int64_t Rig::delivered() const { return app_->reporter()->stats().delivered; }

@@ -42,6 +42,9 @@ struct RigOptions {
   absl::Duration idle_timeout = absl::Seconds(90);
   int max_running = ExecutorOptions().max_running;
   int channels = 4;
+  // Where the rig's data directory (run logs, outbox) is made; empty: the
+  // system's temporary directory. Compares file systems (ext4, tmpfs).
+  std::string data_parent;
 };
 
 // An admin simulator plus an ExecutorApp registered with it, over a
@@ -59,6 +62,10 @@ class Rig {
   ExecutorApp& app() { return *app_; }
   Clients& clients() { return *clients_; }
   const std::string& target() const { return target_; }
+  const std::string& data_dir() const { return data_dir_; }
+  // The data directory's file system: "ext4", "tmpfs", "xfs", "btrfs",
+  // "overlay" or its magic number in hex.
+  std::string FileSystem() const;
 
   // Results the reporter has delivered so far.
   int64_t delivered() const;

@@ -172,6 +172,13 @@ TEST(RunLogTest, PathUsesLocalDateOfLogDateTime) {
             "/data/logs/2024-03-06/42.log");
   EXPECT_EQ(RunLogPath("rel", TestLogDateTime(), 9007199254740993),
             "rel/2024-03-05/9007199254740993.log");
+  // Dates are cached by the second: a millisecond before the epoch is in
+  // the second before it, not in the epoch's.
+  EXPECT_EQ(
+      RunLogPath("/d", -1, 1),
+      absl::StrCat("/d/",
+                   absl::FormatTime("%Y-%m-%d", absl::FromUnixMillis(-1), tz),
+                   "/1.log"));
 }
 
 TEST(RunLogTest, OpenCreatesMissingParentFolders) {

@@ -225,6 +225,63 @@ INSTANTIATE_TEST_SUITE_P(Modes, ReporterSyncModeTest,
                          ::testing::Values(SyncMode::kNone, SyncMode::kGroup,
                                            SyncMode::kEveryRecord));
 
+TEST(ResultReporterTest, ResultsWithinTheBatchDelayShareOneCallback) {
+  TempDir tmp;
+  FakeAdmin admin;
+  ReporterOptions options = TestOptions(tmp.path());
+  options.max_batch = 100;
+  // Longer than any test: only a full batch can end the wait.
+  options.batch_delay = absl::Hours(1);
+  auto reporter = CreateOrDie(options, &admin);
+  ASSERT_NE(reporter, nullptr);
+  RunAll(*reporter, 1, 250);
+  // Two full batches go at once; the last 50 wait for their delay.
+  ASSERT_TRUE(admin.WaitDelivered(200));
+  EXPECT_EQ(admin.batches(), std::vector<size_t>({100, 100}));
+  // Shutdown does not wait out the delay.
+  reporter->Shutdown(absl::Now() + kWaitTimeout);
+  EXPECT_EQ(LogIds(admin.delivered()), Range(1, 250));
+  EXPECT_EQ(admin.batches(), std::vector<size_t>({100, 100, 50}));
+  EXPECT_EQ(reporter->stats().pending, 0);
+}
+
+TEST(ResultReporterTest, TheLastResultIsDeliveredAfterTheBatchDelay) {
+  TempDir tmp;
+  FakeAdmin admin;
+  ReporterOptions options = TestOptions(tmp.path());
+  options.batch_delay = absl::Milliseconds(20);
+  auto reporter = CreateOrDie(options, &admin);
+  ASSERT_NE(reporter, nullptr);
+  // One result alone, then another after the first was delivered: neither
+  // waits for company that never comes.
+  RunAll(*reporter, 1, 1);
+  ASSERT_TRUE(admin.WaitDelivered(1));
+  RunAll(*reporter, 2, 2);
+  ASSERT_TRUE(admin.WaitDelivered(2));
+  EXPECT_EQ(admin.batches(), std::vector<size_t>({1, 1}));
+  reporter->Shutdown(absl::Now() + kWaitTimeout);
+  EXPECT_EQ(reporter->stats().pending, 0);
+}
+
+TEST(ResultReporterTest, NoBatchDelayDuringABackoff) {
+  TempDir tmp;
+  FakeAdmin admin;
+  admin.set_refuse(true);
+  ReporterOptions options = TestOptions(tmp.path());
+  options.batch_delay = absl::Hours(1);
+  options.max_batch = 100;
+  auto reporter = CreateOrDie(options, &admin);
+  ASSERT_NE(reporter, nullptr);
+  // A full batch goes at once and is refused; the retries that follow
+  // send what is queued without waiting for a full batch.
+  RunAll(*reporter, 1, 110);
+  ASSERT_TRUE(admin.WaitRefused(3));
+  admin.set_refuse(false);
+  ASSERT_TRUE(admin.WaitDelivered(110));
+  EXPECT_EQ(LogIds(admin.delivered()), Range(1, 110));
+  reporter->Shutdown(absl::Now() + kWaitTimeout);
+}
+
 TEST(ResultReporterTest, RetriesWithBackoffUntilAnAdminAccepts) {
   TempDir tmp;
   FakeAdmin admin;
@@ -520,6 +577,8 @@ TEST(ResultReporterTest, RejectsBadOptions) {
       {"retry.jitter", [](ReporterOptions& o) { o.retry.jitter = 1; }},
       {"max_pending_in_memory",
        [](ReporterOptions& o) { o.max_pending_in_memory = 10; }},
+      {"batch_delay",
+       [](ReporterOptions& o) { o.batch_delay = absl::Milliseconds(-1); }},
   };
   for (const Case& c : cases) {
     ReporterOptions options = good;
