@@ -22,10 +22,12 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
+#include "boost/asio/dispatch.hpp"
 #include "boost/asio/ip/tcp.hpp"
 #include "boost/asio/post.hpp"
-#include "boost/asio/strand.hpp"
+#include "boost/asio/write.hpp"
 #include "boost/beast/core.hpp"
 #include "boost/beast/http.hpp"
 #include "boost/beast/ssl.hpp"
@@ -47,11 +49,93 @@ using tcp = boost::asio::ip::tcp;
 // How long Shutdown lets requests being read or answered finish.
 constexpr absl::Duration kDrainDeadline = absl::Seconds(1);
 
-std::optional<absl::string_view> Header(
-    const http::request<http::string_body>& request, absl::string_view name) {
-  auto it = request.find(beast::string_view(name.data(), name.size()));
-  if (it == request.end()) return std::nullopt;
-  return absl::string_view(it->value().data(), it->value().size());
+// One request as read: only what an answer needs. A session reuses one,
+// so that once its strings have grown, reading a request allocates
+// nothing.
+struct ReadRequest {
+  std::string method;
+  std::string target;
+  std::string token;
+  bool has_token = false;
+  std::string app_name;
+  bool has_app_name = false;
+  std::string body;
+  unsigned version = 11;
+
+  void Clear() {
+    method.clear();
+    target.clear();
+    token.clear();
+    has_token = false;
+    app_name.clear();
+    has_app_name = false;
+    body.clear();
+    version = 11;
+  }
+};
+
+// Beast's HTTP/1.1 parser (limits, chunked bodies, keep-alive rules), with
+// the request going into a ReadRequest instead of a message whose fields
+// are allocated one by one. Of a repeated header the first counts.
+class RequestParser final : public http::basic_parser<true> {
+ public:
+  explicit RequestParser(ReadRequest* out) : out_(out) { out_->Clear(); }
+
+ private:
+  void on_request_impl(http::verb, beast::string_view method,
+                       beast::string_view target, int version,
+                       beast::error_code&) override {
+    out_->method.assign(method.data(), method.size());
+    out_->target.assign(target.data(), target.size());
+    out_->version = static_cast<unsigned>(version);
+  }
+  void on_response_impl(int, beast::string_view, int,
+                        beast::error_code&) override {}
+  void on_field_impl(http::field, beast::string_view name,
+                     beast::string_view value, beast::error_code&) override {
+    if (!out_->has_token && beast::iequals(name, kAccessTokenKey)) {
+      out_->token.assign(value.data(), value.size());
+      out_->has_token = true;
+    } else if (!out_->has_app_name && beast::iequals(name, kAppNameHeader)) {
+      out_->app_name.assign(value.data(), value.size());
+      out_->has_app_name = true;
+    }
+  }
+  void on_header_impl(beast::error_code&) override {}
+  void on_body_init_impl(const boost::optional<std::uint64_t>&,
+                         beast::error_code&) override {}
+  size_t on_body_impl(beast::string_view body, beast::error_code&) override {
+    out_->body.append(body.data(), body.size());
+    return body.size();
+  }
+  void on_chunk_header_impl(std::uint64_t, beast::string_view,
+                            beast::error_code&) override {}
+  size_t on_chunk_body_impl(std::uint64_t, beast::string_view body,
+                            beast::error_code&) override {
+    out_->body.append(body.data(), body.size());
+    return body.size();
+  }
+  void on_finish_impl(beast::error_code&) override {}
+
+  ReadRequest* const out_;
+};
+
+// Writes the answer, head and body, into `out` (cleared first; its
+// capacity is reused): one buffer, one write.
+void SerializeResponse(unsigned status, absl::string_view body, bool keep_alive,
+                       unsigned version, std::string* out) {
+  const beast::string_view reason =
+      http::obsolete_reason(static_cast<http::status>(status));
+  out->clear();
+  absl::StrAppend(out, version >= 11 ? "HTTP/1.1 " : "HTTP/1.0 ", status, " ",
+                  absl::string_view(reason.data(), reason.size()),
+                  "\r\nContent-Type: application/json;charset=UTF-8\r\n"
+                  "Content-Length: ",
+                  body.size(), "\r\n");
+  if (version >= 11 && !keep_alive) out->append("Connection: close\r\n");
+  if (version < 11 && keep_alive) out->append("Connection: keep-alive\r\n");
+  out->append("\r\n");
+  out->append(body.data(), body.size());
 }
 
 }  // namespace
@@ -64,7 +148,7 @@ class HttpTransport::Impl {
         protocol_(protocol),
         api_(api),
         tls_(std::move(tls)),
-        work_(asio::make_work_guard(io_)) {}
+        threads_wanted_(options_.threads) {}
   ~Impl() { Shutdown(); }
 
   absl::Status Start();
@@ -75,7 +159,7 @@ class HttpTransport::Impl {
   bool tls() const { return tls_ != nullptr; }
 
   // What one request gets back, whatever carried it (plain or TLS).
-  XxlResponse Answer(const http::request<http::string_body>& request,
+  XxlResponse Answer(const ReadRequest& request,
                      std::function<std::string()> peer) const;
 
   // A session's life, for the drain at shutdown. Session<Stream> serves a
@@ -86,8 +170,8 @@ class HttpTransport::Impl {
   void Register(const std::shared_ptr<SessionBase>& session);
   void Unregister(const SessionBase* session);
 
-  // First, so that they outlive io_: sessions still owned by its handlers
-  // unregister when io_ goes.
+  // First, so that they outlive ios_: sessions still owned by their
+  // handlers unregister when ios_ go.
   absl::Mutex mu_;
   absl::flat_hash_map<const SessionBase*, std::weak_ptr<SessionBase>> sessions_
       ABSL_GUARDED_BY(mu_);
@@ -97,13 +181,19 @@ class HttpTransport::Impl {
   ApiHandler* const api_;
   // Null: plain HTTP.
   const std::unique_ptr<HttpTlsContexts> tls_;
-  asio::io_context io_;
+  // One io_context per serving thread, each run by that thread alone: a
+  // session lives on one of them, so its handlers never run concurrently
+  // and need no strand.
+  std::vector<std::unique_ptr<asio::io_context>> ios_;
 
  private:
   // Takes an accepted socket (on the listener's thread).
   void Adopt(int fd);
 
-  asio::executor_work_guard<asio::io_context::executor_type> work_;
+  const int threads_wanted_;
+  std::vector<asio::executor_work_guard<asio::io_context::executor_type>> work_;
+  // The io_context the next connection goes to (the listener's thread).
+  size_t next_io_ = 0;
   std::string listen_host_;
   std::unique_ptr<ConnectionListener> listener_;
   std::vector<std::thread> threads_;
@@ -111,16 +201,13 @@ class HttpTransport::Impl {
 };
 
 XxlResponse HttpTransport::Impl::Answer(
-    const http::request<http::string_body>& request,
-    std::function<std::string()> peer) const {
+    const ReadRequest& request, std::function<std::string()> peer) const {
   XxlRequest xxl;
-  xxl.method = absl::string_view(request.method_string().data(),
-                                 request.method_string().size());
-  xxl.target =
-      absl::string_view(request.target().data(), request.target().size());
-  xxl.token = Header(request, kAccessTokenKey);
-  xxl.app_name = Header(request, kAppNameHeader);
-  xxl.body = request.body();
+  xxl.method = request.method;
+  xxl.target = request.target;
+  if (request.has_token) xxl.token = request.token;
+  if (request.has_app_name) xxl.app_name = request.app_name;
+  xxl.body = request.body;
   xxl.peer = std::move(peer);
   try {
     return HandleXxlRequest(*api_, protocol_, xxl);
@@ -215,7 +302,7 @@ class HttpTransport::Impl::Session
 
   // `first`: the deadline set before the handshake still runs.
   void Read(bool first = false) {
-    parser_.emplace();
+    parser_.emplace(&request_);
     parser_->header_limit(
         static_cast<uint32_t>(transport_->options_.max_header_bytes));
     parser_->body_limit(transport_->api_->options().max_request_bytes);
@@ -249,23 +336,18 @@ class HttpTransport::Impl::Session
       VLOG(2) << "HTTP connection ends: " << ec.message();
       return CloseSocket();
     }
-    http::request<http::string_body> request = parser_->release();
     XxlResponse response =
-        transport_->Answer(request, [this] { return Peer(); });
-    Write(response.status, std::move(response.body),
-          request.keep_alive() && !draining_, request.version());
+        transport_->Answer(request_, [this] { return Peer(); });
+    Write(response.status, response.body, parser_->keep_alive() && !draining_,
+          request_.version);
   }
 
-  void Write(unsigned status, std::string body, bool keep_alive,
+  void Write(unsigned status, absl::string_view body, bool keep_alive,
              unsigned version) {
-    response_.emplace(static_cast<http::status>(status), version);
-    response_->set(http::field::content_type, "application/json;charset=UTF-8");
-    response_->keep_alive(keep_alive);
-    response_->body() = std::move(body);
-    response_->prepare_payload();
+    SerializeResponse(status, body, keep_alive, version, &out_);
     socket_stream().expires_after(
         absl::ToChronoMilliseconds(transport_->options_.io_timeout));
-    http::async_write(stream_, *response_,
+    asio::async_write(stream_, asio::buffer(out_),
                       [self = this->shared_from_this(), keep_alive](
                           beast::error_code ec, size_t) {
                         if (ec) return self->CloseSocket();
@@ -308,9 +390,11 @@ class HttpTransport::Impl::Session
   const std::shared_ptr<asio::ssl::context> context_;
   Stream stream_;
   beast::flat_buffer buffer_;
-  std::optional<http::request_parser<http::string_body>> parser_;
-  std::optional<http::response<http::string_body>> response_;
-  // Only touched on the session's strand.
+  std::optional<RequestParser> parser_;
+  ReadRequest request_;
+  // The answer being written, head and body.
+  std::string out_;
+  // Only touched on the session's io thread.
   bool reading_ = false;
   bool draining_ = false;
 };
@@ -341,8 +425,12 @@ absl::Status HttpTransport::Impl::Start() {
   if (!listener.ok())
     return absl::UnavailableError(listener.status().message());
   listener_ = *std::move(listener);
-  for (int i = 0; i < options_.threads; ++i) {
-    threads_.emplace_back([this] { io_.run(); });
+  for (int i = 0; i < threads_wanted_; ++i) {
+    ios_.push_back(std::make_unique<asio::io_context>(1));
+    work_.push_back(asio::make_work_guard(*ios_.back()));
+  }
+  for (int i = 0; i < threads_wanted_; ++i) {
+    threads_.emplace_back([io = ios_[i].get()] { io->run(); });
   }
   listener_->Start([this](int fd) { Adopt(fd); });
   LOG(INFO) << (tls_ == nullptr  ? "HTTP"
@@ -362,8 +450,15 @@ void HttpTransport::Impl::Adopt(int fd) {
   ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
   const tcp protocol = address.ss_family == AF_INET6 ? tcp::v6() : tcp::v4();
   beast::error_code ec;
-  tcp::socket socket(asio::make_strand(io_));
+  asio::io_context& io = *ios_[next_io_++ % ios_.size()];
+  tcp::socket socket(io);
   socket.assign(protocol, fd, ec);
+  // Answers are small and each is one write: sent at once, not held back
+  // waiting for the client's ACK of the previous one.
+  if (!ec) {
+    beast::error_code ignored;  // Only slower without it.
+    socket.set_option(tcp::no_delay(true), ignored);
+  }
   if (ec) {
     ::close(fd);
     LOG_EVERY_N(WARNING, 100)
@@ -405,8 +500,8 @@ void HttpTransport::Impl::Shutdown() {
     };
     mu_.AwaitWithTimeout(absl::Condition(&none), kDrainDeadline);
   }
-  work_.reset();
-  io_.stop();
+  work_.clear();
+  for (auto& io : ios_) io->stop();
   for (std::thread& t : threads_) t.join();
   threads_.clear();
   listener_.reset();

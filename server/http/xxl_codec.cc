@@ -53,6 +53,19 @@ absl::StatusOr<Enum> EnumByName(absl::string_view field,
                    name.substr(0, 64), "\""));
 }
 
+// True when protobuf's printer writes `text` as it is between quotes:
+// printable ASCII other than what it escapes (quotes, backslash, and the
+// HTML-sensitive <, >, &, =, ').
+bool PrintsVerbatim(absl::string_view text) {
+  for (const char c : text) {
+    if (c < 0x20 || c > 0x7e || c == '"' || c == '\\' || c == '<' || c == '>' ||
+        c == '&' || c == '=' || c == '\'') {
+      return false;
+    }
+  }
+  return true;
+}
+
 }  // namespace
 
 absl::StatusOr<v1::RunRequest> DecodeRun(absl::string_view body) {
@@ -116,6 +129,14 @@ absl::StatusOr<v1::LogRequest> DecodeLog(absl::string_view body) {
 
 std::string EncodeReply(int32_t code, absl::string_view msg,
                         absl::string_view payload) {
+  // Most answers (every beat, every accepted run) are a code and a short
+  // plain message: written directly, byte for byte what the printer below
+  // writes, without building a message and walking it.
+  if (payload.empty() && PrintsVerbatim(msg)) {
+    if (msg.empty() && code == kResponseCodeSuccess) msg = "Success";
+    if (msg.empty()) return absl::StrCat(R"({"code":)", code, "}");
+    return absl::StrCat(R"({"code":)", code, R"(,"msg":")", msg, R"("})");
+  }
   wire::Return out;
   out.set_code(code);
   if (!msg.empty()) {

@@ -4,8 +4,10 @@
 
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
+#include "google/protobuf/util/json_util.h"
 #include "gtest/gtest.h"
 #include "tests/testing/status_matchers.h"
+#include "xxljob/http/v1/wire.pb.h"
 
 namespace xxljob {
 namespace {
@@ -148,6 +150,36 @@ TEST(XxlCodecTest, EnvelopesPutThePayloadUnderContentAndData) {
   missing.set_code(500);
   missing.set_msg("log file not found");
   EXPECT_EQ(EncodeLog(missing), R"({"code":500,"msg":"log file not found"})");
+}
+
+// Short plain answers are written without protobuf's printer: the bytes
+// must be the printer's, whatever the message holds.
+TEST(XxlCodecTest, TheDirectEnvelopeIsByteForByteThePrinters) {
+  const auto printed = [](int32_t code, const std::string& msg) {
+    xxljob::http::v1::Return out;
+    out.set_code(code);
+    if (!msg.empty()) {
+      out.set_msg(msg);
+    } else if (code == 200) {
+      out.set_msg("Success");
+    }
+    google::protobuf::util::JsonPrintOptions options;
+    options.always_print_primitive_fields = true;
+    std::string json;
+    EXPECT_TRUE(
+        google::protobuf::util::MessageToJsonString(out, &json, options).ok());
+    return json;
+  };
+  for (const int32_t code : {200, 500, -1, 0}) {
+    for (const std::string msg :
+         {"", "Success", "repeat trigger job, logId:81",
+          "job handler [x] not found.", "a \"quote\" and \\ back", "<b>=&'",
+          "tab\there", "caf\xc3\xa9", "line\nbreak",
+          "executor shutting down"}) {
+      EXPECT_EQ(EncodeReply(code, msg), printed(code, msg))
+          << code << " " << msg;
+    }
+  }
 }
 
 TEST(XxlCodecTest, FailuresAreCode500AndTheTokenMessageIsTheReferences) {
