@@ -12,7 +12,8 @@ BUILD_DIR=${BUILD_DIR:-build}
 PACKAGES=(build-essential cmake ninja-build pkg-config clang clang-format
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libgoogle-glog-dev libgflags-dev libabsl-dev libgtest-dev libgmock-dev
-  python3 openssl libclang-rt-14-dev libcurl4-openssl-dev libboost1.74-dev)
+  python3 openssl libclang-rt-14-dev libcurl4-openssl-dev libboost1.74-dev
+  prometheus-cpp-dev prometheus)
 
 deps() {
   local missing=()

@@ -62,6 +62,10 @@ class HttpTransport::Impl {
 
   int port() const { return listener_->port(); }
   const std::string& listen_host() const { return listen_host_; }
+  ConnectionCounts connections() const {
+    return {listener_->tracked_connections(), options_.max_connections,
+            listener_->refused_connections() + listener_->accept_failures()};
+  }
 
   // A session's life, for the drain at shutdown.
   class Session;
@@ -159,6 +163,7 @@ class HttpTransport::Impl::Session
     xxl.token = Header(request, kAccessTokenKey);
     xxl.app_name = Header(request, kAppNameHeader);
     xxl.body = request.body();
+    xxl.metrics_only = transport_->options_.metrics_only;
     xxl.peer = [this] {
       beast::error_code unused;
       const tcp::endpoint peer = stream_.socket().remote_endpoint(unused);
@@ -175,13 +180,15 @@ class HttpTransport::Impl::Session
       response.body = R"({"code":500,"msg":"internal error"})";
     }
     Write(response.status, std::move(response.body),
-          request.keep_alive() && !draining_, request.version());
+          request.keep_alive() && !draining_, request.version(),
+          response.content_type);
   }
 
   void Write(unsigned status, std::string body, bool keep_alive,
-             unsigned version) {
+             unsigned version,
+             const char* content_type = "application/json;charset=UTF-8") {
     response_.emplace(static_cast<http::status>(status), version);
-    response_->set(http::field::content_type, "application/json;charset=UTF-8");
+    response_->set(http::field::content_type, content_type);
     response_->keep_alive(keep_alive);
     response_->body() = std::move(body);
     response_->prepare_payload();
@@ -313,5 +320,8 @@ const std::string& HttpTransport::listen_host() const {
   return impl_->listen_host();
 }
 void HttpTransport::Shutdown() { impl_->Shutdown(); }
+ConnectionCounts HttpTransport::connections() const {
+  return impl_->connections();
+}
 
 }  // namespace xxljob

@@ -13,6 +13,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "common/connection_listener.h"
 #include "common/xxl_protocol.h"
 #include "server/api/api_handler.h"
 #include "server/http/http_options.h"
@@ -38,6 +39,8 @@ class HttpTransport {
 
   int port() const;
   const std::string& listen_host() const;
+  // Connections open, their bound and those refused at accept.
+  ConnectionCounts connections() const;
 
   // Stops accepting, lets requests being read or answered finish (up to
   // about a second), closes idle connections and joins the threads.
