@@ -178,6 +178,12 @@ Metrics::Metrics(absl::string_view version)
               .Name("xxl_executor_runs_accepted_total")
               .Help("Triggers accepted (recorded and queued), by glue type.")
               .Register(*registry_)),
+      finished_family_(
+          BuildCounter()
+              .Name("xxl_executor_runs_finished_total")
+              .Help("Results produced (one per accepted trigger), by result "
+                    "code and cause.")
+              .Register(*registry_)),
       run_duration_(
           BuildHistogram()
               .Name("xxl_executor_run_duration_seconds")
@@ -209,17 +215,14 @@ Metrics::Metrics(absl::string_view version)
   for (int i = 0; i < kRefusals; ++i) {
     refused_[i] = &refused.Add({{"reason", RefusalName(Refusal(i))}});
   }
-  auto& finished = BuildCounter()
-                       .Name("xxl_executor_runs_finished_total")
-                       .Help(
-                           "Results produced (one per accepted trigger), by "
-                           "result code and cause.")
-                       .Register(*registry_);
-  for (int c = 0; c < 3; ++c) {
-    for (int cause = 0; cause < kRunCauses; ++cause) {
-      finished_[c][cause] = &finished.Add(
-          {{"code", kCodes[c]}, {"cause", RunCauseName(RunCause(cause))}});
-    }
+  // What each cause's results are coded (a job's own failure may be
+  // coded anything, kept as 500).
+  FinishedCounter(0, RunCause::kOk);
+  FinishedCounter(2, RunCause::kTimeout);
+  for (RunCause cause :
+       {RunCause::kFailed, RunCause::kKilled, RunCause::kCoverEarly,
+        RunCause::kHandlerChange, RunCause::kShutdown, RunCause::kRestarted}) {
+    FinishedCounter(1, cause);
   }
   auto& latency =
       BuildHistogram()
@@ -273,14 +276,12 @@ void Metrics::RunRefused(Refusal refusal) {
 
 void Metrics::RunsRestarted(int64_t n) {
   if (n > 0) {
-    finished_[1][static_cast<int>(RunCause::kRestarted)]->Increment(
-        static_cast<double>(n));
+    FinishedCounter(1, RunCause::kRestarted)->Increment(static_cast<double>(n));
   }
 }
 
 void Metrics::RunFinished(const RunResult& result) {
-  finished_[CodeIndex(result.handle_code)][static_cast<int>(result.cause)]
-      ->Increment();
+  FinishedCounter(CodeIndex(result.handle_code), result.cause)->Increment();
   if (!result.executed) return;
   // An executed run's handler is bounded: a bean handler the registry knew
   // when the trigger was accepted, or a glue type.
@@ -315,6 +316,18 @@ Metrics::HandlerSeries* Metrics::SeriesOf(absl::string_view handler) {
   HandlerSeries* raw = series.get();
   handlers_.emplace(name, std::move(series));
   return raw;
+}
+
+prometheus::Counter* Metrics::FinishedCounter(int code, RunCause cause) {
+  std::atomic<prometheus::Counter*>& cell =
+      finished_[code][static_cast<int>(cause)];
+  prometheus::Counter* counter = cell.load(std::memory_order_acquire);
+  if (counter != nullptr) return counter;
+  // As in RequestCounter, a race makes one series.
+  counter = &finished_family_.Add(
+      {{"code", kCodes[code]}, {"cause", RunCauseName(cause)}});
+  cell.store(counter, std::memory_order_release);
+  return counter;
 }
 
 prometheus::Counter* Metrics::RequestCounter(Transport transport, Method method,

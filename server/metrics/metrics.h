@@ -130,8 +130,13 @@ class Metrics {
   prometheus::Family<prometheus::Counter>& accepted_family_;
   std::array<prometheus::Counter*, 8> accepted_;
   std::array<prometheus::Counter*, kRefusals> refused_;
-  // [code 200, 500, 502][cause].
-  std::array<std::array<prometheus::Counter*, kRunCauses>, 3> finished_;
+  // [code 200, 500, 502][cause]; the combinations results come in exist
+  // from the start, the others (a handler that sets 502 itself) are made
+  // on first use.
+  prometheus::Family<prometheus::Counter>& finished_family_;
+  std::array<std::array<std::atomic<prometheus::Counter*>, kRunCauses>, 3>
+      finished_{};
+  prometheus::Counter* FinishedCounter(int code, RunCause cause);
   prometheus::Family<prometheus::Histogram>& run_duration_;
   prometheus::Family<prometheus::Histogram>& queue_wait_;
   prometheus::Family<prometheus::Counter>& requests_;
