@@ -36,7 +36,9 @@ ABSL_FLAG(std::string, token, "", "access token of the target executor");
 ABSL_FLAG(std::vector<std::string>, phases,
           std::vector<std::string>({"ceiling", "latency", "sustained", "scale",
                                     "paging"}),
-          "phases to run: ceiling,latency,sustained,scale,paging");
+          "phases to run: ceiling,latency,sustained,scale,paging (and "
+          "metrics: the Run ceiling with metrics off vs on, not run by "
+          "default)");
 ABSL_FLAG(std::string, csv, "xxl-bench.csv", "CSV output (name,value,unit)");
 ABSL_FLAG(absl::Duration, duration, absl::Seconds(5),
           "ceiling: how long Beat, then Run, lasts");
@@ -71,8 +73,8 @@ int Main() {
   const std::vector<std::string> phase_list = absl::GetFlag(FLAGS_phases);
   const std::set<std::string> phases(phase_list.begin(), phase_list.end());
   for (const std::string& p : phases) {
-    static const std::set<std::string> known = {"ceiling", "latency",
-                                                "sustained", "scale", "paging"};
+    static const std::set<std::string> known = {
+        "ceiling", "latency", "metrics", "sustained", "scale", "paging"};
     if (known.count(p) == 0) {
       std::fprintf(stderr, "xxl-bench: unknown phase %s\n", p.c_str());
       return 2;
@@ -166,6 +168,12 @@ int Main() {
       latency.rates = rates;
       latency.jobs = absl::GetFlag(FLAGS_jobs);
       RunLatency(latency, **rig, report);
+    }
+    if (has("metrics")) {
+      MetricsCostOptions metrics;
+      metrics.ceiling = ceiling;
+      metrics.rig = rig_options;
+      RunMetricsCost(metrics, &registry, report);
     }
     if (has("paging")) {
       PagingOptions paging;

@@ -42,6 +42,8 @@ struct RigOptions {
   absl::Duration idle_timeout = absl::Seconds(90);
   int max_running = ExecutorOptions().max_running;
   int channels = 4;
+  // Prometheus metrics on (served on a metrics-only loopback listener).
+  bool metrics = false;
 };
 
 // An admin simulator plus an ExecutorApp registered with it, over a
