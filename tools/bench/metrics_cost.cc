@@ -23,7 +23,8 @@ void RunMetricsCost(const MetricsCostOptions& options,
             absl::StrCat("metrics: rig failed: ", rig.status().ToString()));
         return;
       }
-      // The ceiling's own rows stay out of the report: only the rate counts.
+      // The ceiling's own rows (printed as they come) stay out of the
+      // report and the CSV: only the rate counts.
       Report scratch;
       const CeilingResult r =
           RunCeiling(options.ceiling, (*rig)->clients(), rig->get(), scratch);
