@@ -445,6 +445,10 @@ void LogConfig(const AppOptions& app) {
       << (!app.admin_tls.enabled            ? "off"
           : app.admin_tls.cert_file.empty() ? "on"
                                             : "mutual")
+      << " metrics="
+      << (!app.metrics.enabled         ? "off"
+          : app.metrics.listen.empty() ? "on"
+                                       : app.metrics.listen)
       << " log_path=" << e.log_path
       << " log_retention_days=" << e.log_retention_days
       << " enable_scripts=" << e.enable_scripts
