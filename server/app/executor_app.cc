@@ -91,7 +91,6 @@ absl::StatusOr<std::unique_ptr<ExecutorApp>> ExecutorApp::StartParts(
   if (absl::Status s = ValidateAppOptions(options); !s.ok()) return s;
   std::unique_ptr<ExecutorApp> app(new ExecutorApp());
   app->result_flush_timeout_ = options.result_flush_timeout;
-  app->admin_addresses_ = options.admin_addresses;
   if (options.metrics.enabled || !options.metrics.listen.empty()) {
     app->metrics_ = std::make_unique<Metrics>(kExecutorVersion);
   }
@@ -103,6 +102,16 @@ absl::StatusOr<std::unique_ptr<ExecutorApp>> ExecutorApp::StartParts(
     admin.protocol = options.xxl_protocol;
     admin.timeout = options.admin_timeout;
     admin.tls = options.admin_tls;
+    if (app->metrics_ != nullptr) {
+      // Single-threaded here: NewAdminApi calls it while building.
+      admin.wrap = [a = app.get()](const std::string& label,
+                                   std::unique_ptr<AdminApi> one) {
+        auto watched = std::make_unique<MeteredAdminApi>(std::move(one),
+                                                         /*metrics=*/nullptr);
+        a->watched_admins_.emplace_back(label, watched.get());
+        return std::unique_ptr<AdminApi>(std::move(watched));
+      };
+    }
     absl::StatusOr<std::unique_ptr<AdminApi>> client = NewAdminApi(admin);
     if (!client.ok()) return client.status();
     app->admin_ = *std::move(client);
@@ -266,11 +275,10 @@ void ExecutorApp::FillSnapshot(MetricsSnapshot* s) {
     o.spills = r.spills;
     o.journal_errors = r.journal_errors;
   }
+  for (const auto& [label, admin] : watched_admins_) {
+    s->admins.push_back({label, admin->up()});
+  }
   if (metered_admin_ != nullptr) {
-    // The admins are one failover chain: its last call's outcome is
-    // reported under the configured list.
-    s->admins.push_back(
-        {absl::StrJoin(admin_addresses_, ","), metered_admin_->up()});
     const absl::Time last = metered_admin_->last_registration();
     s->since_registration = last == absl::InfinitePast()
                                 ? absl::InfiniteDuration()

@@ -18,6 +18,7 @@
 
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
@@ -170,7 +171,8 @@ class ExecutorApp {
   std::unique_ptr<HttpTransport> http_;
   std::unique_ptr<HttpTransport> metrics_http_;
   std::unique_ptr<Registrar> registrar_;
-  std::vector<std::string> admin_addresses_;
+  // Each admin of the chain, watched for admin_up (owned by admin_).
+  std::vector<std::pair<std::string, MeteredAdminApi*>> watched_admins_;
   // Whether the transports may be asked for their connections: cleared
   // before they shut down, so a scrape during shutdown doesn't race them.
   absl::Mutex transports_mu_;

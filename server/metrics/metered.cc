@@ -36,7 +36,9 @@ absl::Status MeteredAdminApi::RegistryRemove(const RegistryParam& param) {
 absl::Status MeteredAdminApi::Callback(const std::vector<RunResult>& results) {
   const absl::Time start = absl::Now();
   absl::Status status = admin_->Callback(results);
-  metrics_->CallbackBatch(status.ok(), absl::Now() - start);
+  if (metrics_ != nullptr) {
+    metrics_->CallbackBatch(status.ok(), absl::Now() - start);
+  }
   return Note(std::move(status));
 }
 

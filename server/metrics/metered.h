@@ -6,6 +6,8 @@
 #define XXLJOB_SERVER_METRICS_METERED_H_
 
 #include <atomic>
+#include <memory>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -35,13 +37,17 @@ class MeteredResultSink : public ResultSink {
   Metrics* const metrics_;
 };
 
-// Forwards to `admin`, timing Callback and remembering whether the last
-// call succeeded and when a Registry call last did. Thread-safe as `admin`
-// is. Owns neither; both must outlive it.
+// Forwards to `admin`, timing Callback (when `metrics` is not null) and
+// remembering whether the last call succeeded and when a Registry call last
+// did. Thread-safe as `admin` is. Does not own `metrics`, which must
+// outlive it; owns `admin` if given as a unique_ptr (one admin of a
+// failover chain, watched for admin_up), else `admin` must outlive it.
 class MeteredAdminApi : public AdminApi {
  public:
   MeteredAdminApi(AdminApi* admin, Metrics* metrics)
       : admin_(admin), metrics_(metrics) {}
+  MeteredAdminApi(std::unique_ptr<AdminApi> admin, Metrics* metrics)
+      : owned_(std::move(admin)), admin_(owned_.get()), metrics_(metrics) {}
   MeteredAdminApi(const MeteredAdminApi&) = delete;
   MeteredAdminApi& operator=(const MeteredAdminApi&) = delete;
 
@@ -59,6 +65,7 @@ class MeteredAdminApi : public AdminApi {
  private:
   absl::Status Note(absl::Status status);
 
+  const std::unique_ptr<AdminApi> owned_;
   AdminApi* const admin_;
   Metrics* const metrics_;
   std::atomic<bool> up_{false};

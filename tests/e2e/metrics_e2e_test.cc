@@ -28,6 +28,7 @@
 #include "tests/testing/child_process.h"
 #include "tests/testing/e2e_helpers.h"
 #include "tests/testing/http_get.h"
+#include "tests/testing/refusing_port.h"
 #include "tests/testing/temp_dir.h"
 
 namespace xxljob {
@@ -164,6 +165,36 @@ TEST_F(MetricsE2eTest, AScrapeOfARunningExecutorPassesPromtool) {
   // promtool prints lint findings and exits 1 on any.
   EXPECT_EQ(*code, 0) << check.Stdout() << check.Stderr();
   EXPECT_EQ(check.Stdout() + check.Stderr(), "");
+}
+
+TEST_F(MetricsE2eTest, EachAdminOfTheChainHasItsOwnUpSeries) {
+  testing::RefusingPort down;
+  const std::string down_url =
+      absl::StrCat("http://", down.address(), "/xxl-job-admin");
+  AppOptions options;
+  options.http.listen = "127.0.0.1:0";  // An HTTP admin calls it back.
+  options.metrics.enabled = true;
+  options.admin_timeout = absl::Seconds(10);
+  options.executor.log_path = dir_.path();
+  options.grpc.listen = "127.0.0.1:0";
+  options.registry_interval = absl::Seconds(1);
+  // The dead HTTP admin first: every call tries it, then the simulator.
+  options.admin_addresses = {down_url, sim_->address()};
+  auto app = ExecutorApp::Start(options, &registry_);
+  ASSERT_TRUE(app.ok()) << app.status();
+  app_ = *std::move(app);
+  const std::string text = ScrapeUntil(
+      app_->http_port(), "xxl_executor_registration_age_seconds", 0);
+  const std::string up_line =
+      absl::StrCat("xxl_executor_admin_up{admin=\"", sim_->address(), "\"} 1");
+  std::string last = text;
+  const absl::Time deadline = absl::Now() + kDeadline;
+  while (!absl::StrContains(last, up_line) && absl::Now() < deadline) {
+    last = ScrapeUntil(app_->http_port(), "xxl_executor_admin_up", 0);
+  }
+  EXPECT_THAT(last, HasSubstr(up_line));
+  EXPECT_THAT(last, HasSubstr(absl::StrCat("xxl_executor_admin_up{admin=\"",
+                                           down_url, "\"} 0")));
 }
 
 TEST_F(MetricsE2eTest, TheMetricsListenerServesOnlyMetricsWithoutHeaders) {
