@@ -16,7 +16,7 @@ PACKAGES=(build-essential cmake ninja-build pkg-config clang clang-format
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libgoogle-glog-dev libgflags-dev libabsl-dev libgtest-dev libgmock-dev
   python3 openssl curl libclang-rt-14-dev libcurl4-openssl-dev libboost1.74-dev
-  prometheus)
+  prometheus-cpp-dev prometheus)
 
 deps() {
   local missing=()

@@ -107,10 +107,13 @@ absl::StatusOr<std::unique_ptr<AdminApi>> NewAdminApi(
   // Closes the current run of gRPC addresses into one AdminClient.
   const auto flush = [&]() -> absl::Status {
     if (grpc_run.empty()) return absl::OkStatus();
+    const std::string label = absl::StrJoin(grpc_run, ",");
     absl::StatusOr<std::unique_ptr<AdminApi>> admin =
         NewGrpcAdmins(options, std::exchange(grpc_run, {}));
     if (!admin.ok()) return admin.status();
-    admins.push_back(*std::move(admin));
+    admins.push_back(options.wrap != nullptr
+                         ? options.wrap(label, *std::move(admin))
+                         : *std::move(admin));
     return absl::OkStatus();
   };
   for (const std::string& address : options.addresses) {
@@ -122,7 +125,9 @@ absl::StatusOr<std::unique_ptr<AdminApi>> NewAdminApi(
     absl::StatusOr<std::unique_ptr<AdminApi>> admin =
         NewHttpAdmin(options, address);
     if (!admin.ok()) return admin.status();
-    admins.push_back(*std::move(admin));
+    admins.push_back(options.wrap != nullptr
+                         ? options.wrap(address, *std::move(admin))
+                         : *std::move(admin));
   }
   if (absl::Status s = flush(); !s.ok()) return s;
   return std::make_unique<FailoverAdminApi>(std::move(admins));

@@ -4,6 +4,7 @@
 #ifndef XXLJOB_CLIENT_FAILOVER_ADMIN_API_H_
 #define XXLJOB_CLIENT_FAILOVER_ADMIN_API_H_
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -65,6 +66,14 @@ struct AdminApiOptions {
   // certificate carries). With TLS enabled, an http:// admin is an error:
   // it would be a silent downgrade.
   ClientTlsOptions tls;
+  // When set, each admin of the chain is passed through it with a label
+  // naming it (an HTTP admin's URL; a run of gRPC addresses joined by ",",
+  // as they share one client), and the chain holds what it returns: a
+  // decorator that watches each admin (metrics' admin_up). Must not return
+  // null.
+  std::function<std::unique_ptr<AdminApi>(const std::string& label,
+                                          std::unique_ptr<AdminApi> admin)>
+      wrap;
 };
 
 // Builds a FailoverAdminApi over `options.addresses`: one HttpAdminClient

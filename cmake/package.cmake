@@ -89,7 +89,7 @@ set(CPACK_DEBIAN_DEV_PACKAGE_SECTION libdevel)
 # Debian's gRPC CMake package checks that the protoc plugins it exports
 # exist, so find_package(gRPC) needs protobuf-compiler-grpc too.
 set(CPACK_DEBIAN_DEV_PACKAGE_DEPENDS
-  "libgrpc++-dev, protobuf-compiler-grpc, libprotobuf-dev, libabsl-dev, libgoogle-glog-dev, libboost1.74-dev, libcurl4-openssl-dev")
+  "libgrpc++-dev, protobuf-compiler-grpc, libprotobuf-dev, libabsl-dev, libgoogle-glog-dev, libboost1.74-dev, libcurl4-openssl-dev, prometheus-cpp-dev")
 set(CPACK_DEBIAN_DEV_DESCRIPTION "XXL-JOB executor served over gRPC (embedding)
 The headers, static libraries and CMake package to build an application
 that embeds the executor with its own job handlers:

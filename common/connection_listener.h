@@ -47,6 +47,14 @@ struct ConnectionListenerOptions {
   std::string name = "gRPC";
 };
 
+// A transport's connections, for monitoring.
+struct ConnectionCounts {
+  int64_t open = 0;
+  int64_t limit = 0;
+  // Closed at accept: at the bound, or for lack of descriptors.
+  int64_t refused = 0;
+};
+
 // Owns the listening sockets and the accept thread. Start() once, Stop()
 // (or the destructor) joins the thread. Thread-safe: the counters may be
 // read from any thread.

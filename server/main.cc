@@ -187,6 +187,13 @@ ABSL_FLAG(std::string, http_address, "",
 ABSL_FLAG(absl::Duration, http_io_timeout, xxljob::HttpOptions().io_timeout,
           "an HTTP connection that takes longer to send a request, or stays "
           "idle between requests, or does not read an answer, is closed");
+// Prometheus metrics (docs/operations.md, "Metrics").
+ABSL_FLAG(bool, metrics, xxljob::MetricsOptions().enabled,
+          "collect Prometheus metrics and serve GET /metrics on the HTTP face "
+          "(--http_listen); no token is asked, so firewall it");
+ABSL_FLAG(std::string, metrics_listen, "",
+          "host:port of a listener serving only GET /metrics (turns "
+          "--metrics on); empty: none. Best on loopback or firewalled");
 // Descriptors (docs/operations.md, "Bounds"; docs/design.md, "Descriptors").
 ABSL_FLAG(int, max_connections, xxljob::GrpcOptions().max_connections,
           "connections open at once on --listen; one more is accepted and "
@@ -234,6 +241,9 @@ absl::Status ReadHttpFlags(AppOptions* app) {
   app->http.listen = absl::GetFlag(FLAGS_http_listen);
   app->http_address = absl::GetFlag(FLAGS_http_address);
   app->http.io_timeout = absl::GetFlag(FLAGS_http_io_timeout);
+  app->metrics.listen = absl::GetFlag(FLAGS_metrics_listen);
+  app->metrics.enabled =
+      absl::GetFlag(FLAGS_metrics) || !app->metrics.listen.empty();
   return CheckPositive("http_io_timeout", app->http.io_timeout);
 }
 
@@ -436,6 +446,10 @@ void LogConfig(const AppOptions& app) {
       << (!app.admin_tls.enabled            ? "off"
           : app.admin_tls.cert_file.empty() ? "on"
                                             : "mutual")
+      << " metrics="
+      << (!app.metrics.enabled         ? "off"
+          : app.metrics.listen.empty() ? "on"
+                                       : app.metrics.listen)
       << " log_path=" << e.log_path
       << " log_retention_days=" << e.log_retention_days
       << " enable_scripts=" << e.enable_scripts

@@ -19,6 +19,38 @@ constexpr int64_t kManualLogIdBase = int64_t{1} << 62;
 // Ids per millisecond of the clock: room for a burst of manual triggers.
 constexpr int64_t kManualLogIdsPerMs = 1024;
 
+// Times one call at the edge and counts it under its status, when metrics
+// are on (off: no clock read).
+class EdgeMeter {
+ public:
+  EdgeMeter(Metrics* metrics, const Caller& caller, Method method)
+      : metrics_(metrics),
+        transport_(caller.transport),
+        method_(method),
+        start_(metrics != nullptr ? absl::Now() : absl::InfinitePast()) {}
+
+  template <typename T>
+  T Done(T result) {
+    if (metrics_ != nullptr) {
+      metrics_->Request(transport_, method_, StatusOf(result),
+                        absl::Now() - start_);
+    }
+    return result;
+  }
+
+ private:
+  static const absl::Status& StatusOf(const absl::Status& s) { return s; }
+  template <typename T>
+  static const absl::Status& StatusOf(const absl::StatusOr<T>& s) {
+    return s.status();
+  }
+
+  Metrics* const metrics_;
+  const Transport transport_;
+  const Method method_;
+  const absl::Time start_;
+};
+
 }  // namespace
 
 TailStreamSlot& TailStreamSlot::operator=(TailStreamSlot&& other) noexcept {
@@ -39,9 +71,10 @@ void ApiHandler::ReleaseTailStream() {
   if (tail_streams_.fetch_sub(1) == 1) memory_release_.Request();
 }
 
-ApiHandler::ApiHandler(Executor* executor, ApiOptions options)
+ApiHandler::ApiHandler(Executor* executor, ApiOptions options, Metrics* metrics)
     : executor_(executor),
       options_(std::move(options)),
+      metrics_(metrics),
       start_time_(std::chrono::steady_clock::now()) {}
 
 ApiHandler::~ApiHandler() { refusals_.Flush(); }
@@ -68,6 +101,47 @@ absl::Status ApiHandler::Authenticate(const Caller& caller) {
 
 absl::Status ApiHandler::Beat(const Caller& caller,
                               v1::BeatResponse* response) {
+  return EdgeMeter(metrics_, caller, Method::kBeat)
+      .Done(DoBeat(caller, response));
+}
+
+absl::Status ApiHandler::IdleBeat(const Caller& caller,
+                                  const v1::IdleBeatRequest& request,
+                                  v1::IdleBeatResponse* response) {
+  return EdgeMeter(metrics_, caller, Method::kIdleBeat)
+      .Done(DoIdleBeat(caller, request, response));
+}
+
+absl::Status ApiHandler::Run(const Caller& caller,
+                             const v1::RunRequest& request,
+                             v1::RunResponse* response) {
+  return EdgeMeter(metrics_, caller,
+                   caller.trigger_route ? Method::kTrigger : Method::kRun)
+      .Done(DoRun(caller, request, response));
+}
+
+absl::Status ApiHandler::Kill(const Caller& caller,
+                              const v1::KillRequest& request,
+                              v1::KillResponse* response) {
+  return EdgeMeter(metrics_, caller, Method::kKill)
+      .Done(DoKill(caller, request, response));
+}
+
+absl::Status ApiHandler::Log(const Caller& caller,
+                             const v1::LogRequest& request,
+                             v1::LogResponse* response) {
+  return EdgeMeter(metrics_, caller, Method::kLog)
+      .Done(DoLog(caller, request, response));
+}
+
+absl::StatusOr<TailStreamSlot> ApiHandler::OpenTailStream(
+    const Caller& caller, const v1::LogRequest& request) {
+  return EdgeMeter(metrics_, caller, Method::kTailLog)
+      .Done(DoOpenTailStream(caller, request));
+}
+
+absl::Status ApiHandler::DoBeat(const Caller& caller,
+                                v1::BeatResponse* response) {
   if (absl::Status s = Authenticate(caller); !s.ok()) return s;
   const Executor::Load load = executor_->load();
   response->set_code(kResponseCodeSuccess);
@@ -98,9 +172,9 @@ absl::Status ApiHandler::Beat(const Caller& caller,
   return absl::OkStatus();
 }
 
-absl::Status ApiHandler::IdleBeat(const Caller& caller,
-                                  const v1::IdleBeatRequest& request,
-                                  v1::IdleBeatResponse* response) {
+absl::Status ApiHandler::DoIdleBeat(const Caller& caller,
+                                    const v1::IdleBeatRequest& request,
+                                    v1::IdleBeatResponse* response) {
   if (absl::Status s = Authenticate(caller); !s.ok()) return s;
   if (absl::Status s = ValidateIdleBeatRequest(request); !s.ok()) return s;
   // The core's refusal is the contract's text (busyover routing matches it).
@@ -118,12 +192,18 @@ int64_t ApiHandler::NewManualLogId() {
   return next;
 }
 
-absl::Status ApiHandler::Run(const Caller& caller,
-                             const v1::RunRequest& request,
-                             v1::RunResponse* response) {
-  if (absl::Status s = Authenticate(caller); !s.ok()) return s;
+absl::Status ApiHandler::DoRun(const Caller& caller,
+                               const v1::RunRequest& request,
+                               v1::RunResponse* response) {
+  if (absl::Status s = Authenticate(caller); !s.ok()) {
+    CountRefusal(s);
+    return s;
+  }
   absl::StatusOr<Trigger> trigger = ToTrigger(request, options_.field_limits);
-  if (!trigger.ok()) return trigger.status();
+  if (!trigger.ok()) {
+    CountRefusal(trigger.status());
+    return trigger.status();
+  }
   if (trigger->log_id == 0) trigger->log_id = NewManualLogId();
   if (trigger->log_date_time == 0) {
     trigger->log_date_time = absl::ToUnixMillis(absl::Now());
@@ -136,13 +216,15 @@ absl::Status ApiHandler::Run(const Caller& caller,
   if (status.ok()) {
     response->set_log_id(log_id);
     response->set_log_date_time(log_date_time);
+  } else {
+    CountRefusal(status);
   }
   return Answer(status, response);
 }
 
-absl::Status ApiHandler::Kill(const Caller& caller,
-                              const v1::KillRequest& request,
-                              v1::KillResponse* response) {
+absl::Status ApiHandler::DoKill(const Caller& caller,
+                                const v1::KillRequest& request,
+                                v1::KillResponse* response) {
   if (absl::Status s = Authenticate(caller); !s.ok()) return s;
   if (absl::Status s = ValidateKillRequest(request); !s.ok()) return s;
   absl::StatusOr<std::string> message =
@@ -154,9 +236,9 @@ absl::Status ApiHandler::Kill(const Caller& caller,
   return Answer(absl::OkStatus(), response, *std::move(message));
 }
 
-absl::Status ApiHandler::Log(const Caller& caller,
-                             const v1::LogRequest& request,
-                             v1::LogResponse* response) {
+absl::Status ApiHandler::DoLog(const Caller& caller,
+                               const v1::LogRequest& request,
+                               v1::LogResponse* response) {
   if (absl::Status s = Authenticate(caller); !s.ok()) return s;
   if (absl::Status s = ValidateLogRequest(request); !s.ok()) return s;
   absl::StatusOr<Executor::LogRead> read = executor_->ReadLog(
@@ -170,7 +252,7 @@ absl::Status ApiHandler::Log(const Caller& caller,
   return absl::OkStatus();
 }
 
-absl::StatusOr<TailStreamSlot> ApiHandler::OpenTailStream(
+absl::StatusOr<TailStreamSlot> ApiHandler::DoOpenTailStream(
     const Caller& caller, const v1::LogRequest& request) {
   if (absl::Status s = Authenticate(caller); !s.ok()) return s;
   if (absl::Status s = ValidateLogRequest(request); !s.ok()) return s;

@@ -21,6 +21,7 @@
 #include "server/api/api_options.h"
 #include "server/api/refusal_log.h"
 #include "server/core/executor.h"
+#include "server/metrics/metrics.h"
 #include "xxljob/v1/executor.pb.h"
 
 namespace xxljob {
@@ -40,6 +41,10 @@ struct Caller {
   // call, since building the text costs an allocation. (A lambda capturing
   // a pointer fits std::function's small buffer: no allocation either.)
   std::function<std::string()> peer;
+  // The transport the call came by, and whether it was HTTP's /trigger
+  // (the same as /run): labels of the request metrics.
+  Transport transport = Transport::kGrpc;
+  bool trigger_route = false;
 };
 
 // A TailLog stream slot (ApiOptions::max_tail_streams of them). Movable; the
@@ -78,8 +83,10 @@ class TailStreamSlot {
 // the executor, which must outlive the handler.
 class ApiHandler {
  public:
-  // REQUIRES: ValidateApiOptions(options) is OK.
-  ApiHandler(Executor* executor, ApiOptions options);
+  // REQUIRES: ValidateApiOptions(options) is OK. `metrics` (null: off)
+  // counts requests and refused triggers; it must outlive the handler.
+  ApiHandler(Executor* executor, ApiOptions options,
+             Metrics* metrics = nullptr);
   // Reports refusals not yet logged.
   ~ApiHandler();
   ApiHandler(const ApiHandler&) = delete;
@@ -113,11 +120,32 @@ class ApiHandler {
   const ApiOptions& options() const { return options_; }
   // Refused tokens since construction.
   int64_t token_refusals() const { return refusals_.total(); }
+  // TailLog streams open now.
+  int64_t tail_streams() const { return tail_streams_.load(); }
+  // Null when metrics are off.
+  Metrics* metrics() const { return metrics_; }
 
  private:
   friend class TailStreamSlot;
 
   absl::Status Authenticate(const Caller& caller);
+  // The methods, unmetered: the public ones time and count them.
+  absl::Status DoBeat(const Caller& caller, v1::BeatResponse* response);
+  absl::Status DoIdleBeat(const Caller& caller,
+                          const v1::IdleBeatRequest& request,
+                          v1::IdleBeatResponse* response);
+  absl::Status DoRun(const Caller& caller, const v1::RunRequest& request,
+                     v1::RunResponse* response);
+  absl::Status DoKill(const Caller& caller, const v1::KillRequest& request,
+                      v1::KillResponse* response);
+  absl::Status DoLog(const Caller& caller, const v1::LogRequest& request,
+                     v1::LogResponse* response);
+  absl::StatusOr<TailStreamSlot> DoOpenTailStream(
+      const Caller& caller, const v1::LogRequest& request);
+  // Counts a refused trigger, when metrics are on.
+  void CountRefusal(const absl::Status& status) {
+    if (metrics_ != nullptr) metrics_->RunRefused(RefusalOf(status));
+  }
   // A stream slot comes back. Once no stream is left, what the streams held
   // goes back to the system (glibc would keep most of it).
   void ReleaseTailStream();
@@ -128,6 +156,7 @@ class ApiHandler {
 
   Executor* const executor_;
   const ApiOptions options_;
+  Metrics* const metrics_;
   RefusalLog refusals_;
   std::atomic<int64_t> tail_streams_{0};
   DelayedMemoryRelease memory_release_{absl::Milliseconds(250)};

@@ -5,6 +5,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "client/failover_admin_api.h"
 #include "common/descriptor_budget.h"
 #include "common/host_port.h"
@@ -17,6 +18,9 @@
 #include "server/delivery/result_reporter.h"
 #include "server/grpc/grpc_transport.h"
 #include "server/http/http_transport.h"
+#include "server/metrics/metered.h"
+#include "server/metrics/metrics.h"
+#include "server/metrics/snapshot.h"
 
 namespace xxljob {
 namespace {
@@ -55,6 +59,15 @@ absl::Status ValidateAppOptions(const AppOptions& o) {
           "--http_listen (e.g. 0.0.0.0:9998)"));
     }
   }
+  if (!o.metrics.listen.empty()) {
+    absl::StatusOr<HostPort> listen =
+        ParseHostPort(o.metrics.listen, "metrics_listen");
+    if (!listen.ok()) return listen.status();
+  } else if (o.metrics.enabled && o.http.listen.empty()) {
+    return absl::InvalidArgumentError(
+        "metrics are on but nothing serves them: set --http_listen (GET "
+        "/metrics on the HTTP face) or --metrics_listen");
+  }
   if (!o.address.empty()) {
     absl::StatusOr<HostPort> address = ParseHostPort(o.address, "address");
     if (!address.ok() || address->host.empty() || address->port == 0) {
@@ -86,6 +99,9 @@ absl::StatusOr<std::unique_ptr<ExecutorApp>> ExecutorApp::StartParts(
   if (absl::Status s = ValidateAppOptions(options); !s.ok()) return s;
   std::unique_ptr<ExecutorApp> app(new ExecutorApp());
   app->result_flush_timeout_ = options.result_flush_timeout;
+  if (options.metrics.enabled || !options.metrics.listen.empty()) {
+    app->metrics_ = std::make_unique<Metrics>(kExecutorVersion);
+  }
   if (!options.admin_addresses.empty()) {
     AdminApiOptions admin;
     admin.addresses = options.admin_addresses;
@@ -94,9 +110,25 @@ absl::StatusOr<std::unique_ptr<ExecutorApp>> ExecutorApp::StartParts(
     admin.protocol = options.xxl_protocol;
     admin.timeout = options.admin_timeout;
     admin.tls = options.admin_tls;
+    if (app->metrics_ != nullptr) {
+      // Single-threaded here: NewAdminApi calls it while building.
+      admin.wrap = [a = app.get()](const std::string& label,
+                                   std::unique_ptr<AdminApi> one) {
+        auto watched = std::make_unique<MeteredAdminApi>(std::move(one),
+                                                         /*metrics=*/nullptr);
+        a->watched_admins_.emplace_back(label, watched.get());
+        return std::unique_ptr<AdminApi>(std::move(watched));
+      };
+    }
     absl::StatusOr<std::unique_ptr<AdminApi>> client = NewAdminApi(admin);
     if (!client.ok()) return client.status();
     app->admin_ = *std::move(client);
+  }
+  AdminApi* admin = app->admin_.get();
+  if (admin != nullptr && app->metrics_ != nullptr) {
+    app->metered_admin_ =
+        std::make_unique<MeteredAdminApi>(admin, app->metrics_.get());
+    admin = app->metered_admin_.get();
   }
 
   // Scripts a crashed predecessor left running die before their runs are
@@ -108,17 +140,27 @@ absl::StatusOr<std::unique_ptr<ExecutorApp>> ExecutorApp::StartParts(
       reporter.outbox.dir = OutboxDir(options.executor.log_path);
     }
     absl::StatusOr<std::unique_ptr<ResultReporter>> started =
-        ResultReporter::Create(std::move(reporter), app->admin_.get());
+        ResultReporter::Create(std::move(reporter), admin);
     if (!started.ok()) return started.status();
     app->reporter_ = *std::move(started);
     sink = app->reporter_.get();
+    if (app->metrics_ != nullptr && app->reporter_->outbox() != nullptr) {
+      app->metrics_->RunsRestarted(
+          app->reporter_->outbox()->recovery().orphans);
+    }
+  }
+  if (app->metrics_ != nullptr) {
+    app->metered_sink_ =
+        std::make_unique<MeteredResultSink>(sink, app->metrics_.get());
+    sink = app->metered_sink_.get();
   }
 
   absl::StatusOr<std::unique_ptr<Executor>> executor =
       Executor::Create(options.executor, registry, sink);
   if (!executor.ok()) return executor.status();
   app->executor_ = *std::move(executor);
-  app->api_ = std::make_unique<ApiHandler>(app->executor_.get(), options.api);
+  app->api_ = std::make_unique<ApiHandler>(app->executor_.get(), options.api,
+                                           app->metrics_.get());
 
   // The connections' share of the descriptors; the rest stays for the runs.
   const DescriptorBudget fds =
@@ -172,26 +214,103 @@ absl::StatusOr<std::unique_ptr<ExecutorApp>> ExecutorApp::StartParts(
     }
     LOG(INFO) << "HTTP face advertised as " << http_address;
   }
+  if (!options.metrics.listen.empty()) {
+    HttpOptions metrics_http;
+    metrics_http.listen = options.metrics.listen;
+    metrics_http.metrics_only = true;
+    // A scraper or two: a small fixed bound, outside the descriptor budget.
+    // Plaintext, as Prometheus scrapes by default: bind it to loopback or
+    // a scrape network.
+    metrics_http.max_connections = 16;
+    metrics_http.threads = 1;
+    absl::StatusOr<std::unique_ptr<HttpTransport>> started_metrics =
+        HttpTransport::Start(std::move(metrics_http), ServerTlsOptions(),
+                             options.xxl_protocol, app->api_.get());
+    if (!started_metrics.ok()) return started_metrics.status();
+    app->metrics_http_ = *std::move(started_metrics);
+    LOG(INFO) << "metrics served on " << options.metrics.listen << " (port "
+              << app->metrics_http_->port() << "), GET /metrics";
+  }
+  if (app->metrics_ != nullptr) {
+    {
+      absl::MutexLock lock(&app->transports_mu_);
+      app->transports_up_ = true;
+    }
+    app->metrics_->SetSnapshotSource([a = app.get()] {
+      MetricsSnapshot snapshot;
+      a->FillSnapshot(&snapshot);
+      return snapshot;
+    });
+  }
   LOG(INFO) << "xxl-executor " << kExecutorVersion << " ready, advertised as "
             << app->address_;
 
-  if (app->admin_ != nullptr) {
+  if (admin != nullptr) {
     RegistrarOptions registrar;
     registrar.param.registry_key = options.api.app_name;
     registrar.param.registry_value = registry_value;
     registrar.interval = options.registry_interval;
-    app->registrar_ =
-        std::make_unique<Registrar>(app->admin_.get(), std::move(registrar));
+    app->registrar_ = std::make_unique<Registrar>(admin, std::move(registrar));
     app->registrar_->Start();
   }
   return app;
 }
 
-ExecutorApp::~ExecutorApp() { Shutdown(absl::ZeroDuration()); }
+ExecutorApp::~ExecutorApp() {
+  Shutdown(absl::ZeroDuration());
+  // No scrape can come any more (the transports are down), but an
+  // embedding application may still hold metrics().
+  if (metrics_ != nullptr) metrics_->SetSnapshotSource(nullptr);
+}
+
+void ExecutorApp::FillSnapshot(MetricsSnapshot* s) {
+  const Executor::Load load = executor_->load();
+  const ExecutorOptions& core = executor_->options();
+  s->running = load.running;
+  s->queued = load.queued;
+  s->job_threads = load.job_threads;
+  s->worker_threads = load.worker_threads;
+  s->draining = load.draining;
+  s->max_job_threads = core.max_job_threads;
+  s->max_running = core.max_running;
+  s->max_queue_depth = core.max_queue_depth;
+  s->tail_streams = api_->tail_streams();
+  if (reporter_ != nullptr) {
+    const ResultReporter::Stats r = reporter_->stats();
+    MetricsSnapshot::Outbox& o = s->outbox.emplace();
+    o.pending = r.pending;
+    o.oldest_pending_age = r.oldest_pending_since == absl::InfiniteFuture()
+                               ? absl::ZeroDuration()
+                               : std::max(absl::ZeroDuration(),
+                                          absl::Now() - r.oldest_pending_since);
+    o.bytes = r.outbox_bytes;
+    o.spills = r.spills;
+    o.journal_errors = r.journal_errors;
+  }
+  for (const auto& [label, admin] : watched_admins_) {
+    s->admins.push_back({label, admin->up()});
+  }
+  if (metered_admin_ != nullptr) {
+    const absl::Time last = metered_admin_->last_registration();
+    s->since_registration = last == absl::InfinitePast()
+                                ? absl::InfiniteDuration()
+                                : absl::Now() - last;
+  }
+  absl::MutexLock lock(&transports_mu_);
+  if (!transports_up_) return;
+  auto add = [s](const char* name, const ConnectionCounts& c) {
+    s->connections.push_back({name, c.open, c.limit, c.refused});
+  };
+  if (grpc_ != nullptr) add("grpc", grpc_->connections());
+  if (http_ != nullptr) add("http", http_->connections());
+}
 
 int ExecutorApp::grpc_port() const { return grpc_->port(); }
 int ExecutorApp::http_port() const {
   return http_ != nullptr ? http_->port() : 0;
+}
+int ExecutorApp::metrics_port() const {
+  return metrics_http_ != nullptr ? metrics_http_->port() : 0;
 }
 
 void ExecutorApp::Shutdown(absl::Duration grace) {
@@ -209,10 +328,16 @@ void ExecutorApp::Shutdown(absl::Duration grace) {
     executor_->Drain();
     executor_->Shutdown(grace);
   }
+  {
+    // Scrapes from here on leave the connections out.
+    absl::MutexLock transports_lock(&transports_mu_);
+    transports_up_ = false;
+  }
   // The transport outlives the core's shutdown so that callers still get
   // UNAVAILABLE for new triggers and can read logs meanwhile.
   if (http_ != nullptr) http_->Shutdown();
   if (grpc_ != nullptr) grpc_->Shutdown();
+  if (metrics_http_ != nullptr) metrics_http_->Shutdown();
   LOG_IF(INFO, served) << "shut down";
   // Every result is now in the reporter; give delivery a bounded chance.
   if (reporter_ != nullptr) {

@@ -18,6 +18,7 @@
 
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
@@ -33,6 +34,7 @@
 #include "server/delivery/reporter_options.h"
 #include "server/grpc/grpc_options.h"
 #include "server/http/http_options.h"
+#include "server/metrics/metrics_options.h"
 
 namespace xxljob {
 
@@ -41,6 +43,10 @@ class ApiHandler;
 class Executor;
 class GrpcTransport;
 class HttpTransport;
+class MeteredAdminApi;
+class MeteredResultSink;
+class Metrics;
+struct MetricsSnapshot;
 class Registrar;
 class ResultReporter;
 
@@ -57,6 +63,9 @@ struct AppOptions {
   // XXL-JOB's own HTTP protocol, for stock xxl-job-admins (off unless
   // http.listen is set).
   HttpOptions http;
+  // Prometheus metrics: off by default; GET /metrics on the HTTP face
+  // and/or a metrics-only listener.
+  MetricsOptions metrics;
   // host:port the executor advertises (Beat, registration with gRPC
   // admins). Empty: the gRPC listen host (on a wildcard listen, the first
   // non-loopback IPv4 address) and the bound port.
@@ -130,6 +139,10 @@ class ExecutorApp {
   int http_port() const;
   // The advertised host:port.
   const std::string& address() const { return address_; }
+  // The metrics-only listener's bound port; 0 when it is off.
+  int metrics_port() const;
+  // Null when metrics are off.
+  Metrics* metrics() { return metrics_.get(); }
 
   // Graceful stop (SPEC §6): health NOT_SERVING; RegistryRemove; new
   // triggers UNAVAILABLE; running runs get `grace`, then are killed and
@@ -145,14 +158,28 @@ class ExecutorApp {
 
   absl::Duration result_flush_timeout_;
   std::string address_;
+  // What a scrape reads of the parts (Metrics::SetSnapshotSource).
+  void FillSnapshot(MetricsSnapshot* snapshot);
+
   // Declared in start order, so that members are destroyed in reverse.
+  std::unique_ptr<Metrics> metrics_;
   std::unique_ptr<AdminApi> admin_;
+  // Between the reporter (or the sink) and the admins, when metrics are on.
+  std::unique_ptr<MeteredAdminApi> metered_admin_;
   std::unique_ptr<ResultReporter> reporter_;
+  std::unique_ptr<MeteredResultSink> metered_sink_;
   std::unique_ptr<Executor> executor_;
   std::unique_ptr<ApiHandler> api_;
   std::unique_ptr<GrpcTransport> grpc_;
   std::unique_ptr<HttpTransport> http_;
+  std::unique_ptr<HttpTransport> metrics_http_;
   std::unique_ptr<Registrar> registrar_;
+  // Each admin of the chain, watched for admin_up (owned by admin_).
+  std::vector<std::pair<std::string, MeteredAdminApi*>> watched_admins_;
+  // Whether the transports may be asked for their connections: cleared
+  // before they shut down, so a scrape during shutdown doesn't race them.
+  absl::Mutex transports_mu_;
+  bool transports_up_ ABSL_GUARDED_BY(transports_mu_) = false;
   absl::Mutex shutdown_mu_;
   bool shut_down_ ABSL_GUARDED_BY(shutdown_mu_) = false;
 };

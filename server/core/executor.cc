@@ -99,8 +99,8 @@ absl::Status Executor::Impl::Run(Trigger trigger) {
     job->mu.Lock();
   }
 
-  absl::StatusOr<Replaced> admitted =
-      AdmitLocked(*job, QueuedRun{std::move(trigger), *std::move(handler)});
+  absl::StatusOr<Replaced> admitted = AdmitLocked(
+      *job, QueuedRun{std::move(trigger), *std::move(handler), absl::Now()});
   if (admitted.ok()) {
     std::move(release).Cancel();
     if (!job->scheduled) {

@@ -107,6 +107,10 @@ class Executor {
     int64_t job_threads = 0;
     int64_t running = 0;
     int64_t queued = 0;
+    // OS threads of the worker pool alive now (busy or keeping alive).
+    int64_t worker_threads = 0;
+    // Drain() or Shutdown() was called.
+    bool draining = false;
   };
   Load load() const;
 

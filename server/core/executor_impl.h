@@ -43,6 +43,13 @@ constexpr char kQueuedKilled[] =
     " [job not executed, in the job queue, killed]";
 constexpr char kDraining[] = "executor is shutting down";
 
+// The cause a kill or replacement reason stands for (one of the reasons
+// above; anything else is kFailed).
+RunCause CauseOfReason(absl::string_view reason);
+
+// A result of `t` with `code`, `msg` and `cause`, naming what ran.
+RunResult ResultOf(const Trigger& t, int code, std::string msg, RunCause cause);
+
 // Runs the destroy of each handler (one call per ended job thread).
 void DestroyAll(const std::vector<HandlerPtr>& handlers);
 
@@ -65,7 +72,8 @@ class Executor::Impl {
                                   int32_t from_line_num,
                                   size_t max_bytes) const;
   Load load() const {
-    return {job_threads_.load(), running_.load(), queued_.load()};
+    return {job_threads_.load(), running_.load(), queued_.load(),
+            pool_.threads(), draining_.load()};
   }
   // For followers of a run's log (TailLog); see executor.h.
   LogWatchHandle WatchLog(int64_t log_id, LogWatchCallback on_change) {

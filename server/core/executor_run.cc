@@ -23,6 +23,23 @@ void DestroyAll(const std::vector<HandlerPtr>& handlers) {
   }
 }
 
+RunCause CauseOfReason(absl::string_view reason) {
+  if (reason == kReasonKill) return RunCause::kKilled;
+  if (reason == kReasonCoverEarly) return RunCause::kCoverEarly;
+  if (reason == kReasonHandlerChange) return RunCause::kHandlerChange;
+  if (reason == kReasonShutdown) return RunCause::kShutdown;
+  return RunCause::kFailed;
+}
+
+RunResult ResultOf(const Trigger& t, int code, std::string msg,
+                   RunCause cause) {
+  RunResult result{t.job_id, t.log_id, t.log_date_time, code, std::move(msg)};
+  result.cause = cause;
+  result.glue_type = t.glue_type;
+  if (t.glue_type == GlueType::kBean) result.handler = t.handler;
+  return result;
+}
+
 }  // namespace executor_internal
 
 namespace {
@@ -34,10 +51,12 @@ class NullLogSink : public RunLogSink {
 
 }  // namespace
 
+using executor_internal::CauseOfReason;
 using executor_internal::DestroyAll;
 using executor_internal::kQueuedKilled;
 using executor_internal::kRunningKilled;
 using executor_internal::LogPrefix;
+using executor_internal::ResultOf;
 
 void Executor::Impl::Work(const std::shared_ptr<JobThread>& job) {
   // The last run's result, reported once the job's lock has been dropped.
@@ -93,6 +112,7 @@ void Executor::Impl::Work(const std::shared_ptr<JobThread>& job) {
 RunResult Executor::Impl::Execute(JobThread& job, const QueuedRun& run,
                                   const Cancellation& cancel) {
   const Trigger& t = run.trigger;
+  const absl::Time start = absl::Now();
   NullLogSink null_log;
   absl::StatusOr<std::unique_ptr<RunLogWriter>> writer =
       RunLogWriter::Open(options_.log_path, t.log_date_time, t.log_id);
@@ -114,9 +134,11 @@ RunResult Executor::Impl::Execute(JobThread& job, const QueuedRun& run,
 
   int code = kHandleCodeSuccess;
   std::string msg;
+  RunCause cause = RunCause::kOk;
   if (absl::Status init = PrepareHandler(job, run.handler); !init.ok()) {
     code = kHandleCodeFail;
     msg = absl::StrCat("job handler init failed: ", init.message());
+    cause = RunCause::kFailed;
   } else {
     // The job's own writes count against the run's log cap; the executor's
     // lines go to `log` directly.
@@ -137,15 +159,20 @@ RunResult Executor::Impl::Execute(JobThread& job, const QueuedRun& run,
     }
     // A cancelled run reports why it was cancelled, whatever it returned.
     switch (cancel.cause()) {
-      case CancelCause::kKilled:
+      case CancelCause::kKilled: {
         code = kHandleCodeFail;
-        msg = absl::StrCat(cancel.reason(), kRunningKilled);
+        const std::string reason = cancel.reason();
+        cause = CauseOfReason(reason);
+        msg = absl::StrCat(reason, kRunningKilled);
         break;
+      }
       case CancelCause::kTimedOut:
         code = kHandleCodeTimeout;
         msg = "job execute timeout";
+        cause = RunCause::kTimeout;
         break;
       case CancelCause::kNone:
+        cause = code == kHandleCodeSuccess ? RunCause::kOk : RunCause::kFailed;
         break;
     }
     job_log.Finish();
@@ -156,7 +183,11 @@ RunResult Executor::Impl::Execute(JobThread& job, const QueuedRun& run,
                    "-----------\n----------- Result: handleCode=",
                    code, ", handleMsg = ", EscapeLogText(msg)));
   VLOG(1) << LogPrefix(t) << "end " << code;
-  return RunResult{t.job_id, t.log_id, t.log_date_time, code, std::move(msg)};
+  RunResult result = ResultOf(t, code, std::move(msg), cause);
+  result.executed = true;
+  result.queue_wait = start - run.accepted_at;
+  result.run_time = absl::Now() - start;
+  return result;
 }
 
 absl::Status Executor::Impl::PrepareHandler(JobThread& job,
@@ -205,8 +236,9 @@ void Executor::Impl::ReportNotExecuted(std::vector<QueuedRun> runs,
                                        absl::string_view reason) {
   for (QueuedRun& run : runs) {
     const Trigger& t = run.trigger;
-    RunResult result{t.job_id, t.log_id, t.log_date_time, kHandleCodeFail,
-                     absl::StrCat(reason, kQueuedKilled)};
+    RunResult result =
+        ResultOf(t, kHandleCodeFail, absl::StrCat(reason, kQueuedKilled),
+                 CauseOfReason(reason));
     // Leave a log, so that Log for this run explains what became of it.
     if (auto writer =
             RunLogWriter::Open(options_.log_path, t.log_date_time, t.log_id);

@@ -45,6 +45,8 @@ using HandlerPtr = std::shared_ptr<const JobHandler>;
 struct QueuedRun {
   Trigger trigger;
   HandlerPtr handler;
+  // When it was admitted: the start of its queue wait.
+  absl::Time accepted_at;
 };
 
 // One job id's job thread: a FIFO queue whose runs execute one at a time.

@@ -24,4 +24,26 @@ const char* GlueTypeName(GlueType type) {
   return "UNKNOWN";
 }
 
+const char* RunCauseName(RunCause cause) {
+  switch (cause) {
+    case RunCause::kOk:
+      return "ok";
+    case RunCause::kFailed:
+      return "failed";
+    case RunCause::kTimeout:
+      return "timeout";
+    case RunCause::kKilled:
+      return "killed";
+    case RunCause::kCoverEarly:
+      return "cover_early";
+    case RunCause::kHandlerChange:
+      return "handler_change";
+    case RunCause::kShutdown:
+      return "shutdown";
+    case RunCause::kRestarted:
+      return "restarted";
+  }
+  return "failed";
+}
+
 }  // namespace xxljob

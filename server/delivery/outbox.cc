@@ -242,6 +242,7 @@ void Outbox::ConvertOrphansLocked() {
   for (const auto& [log_id, a] : orphans) {
     RunResult r{a.job_id, log_id, a.log_date_time, 500,
                 std::string(kRestartedBeforeFinishedMsg)};
+    r.cause = RunCause::kRestarted;
     absl::StatusOr<uint64_t> id = AppendResultLocked(r);
     if (!id.ok()) {
       // Keep it an orphan: the next Open converts it. Failing Open instead

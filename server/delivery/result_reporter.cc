@@ -93,6 +93,7 @@ absl::StatusOr<std::unique_ptr<ResultReporter>> ResultReporter::Create(
     // What the outbox holds is read back by the sender, oldest first,
     // exactly as after a spill.
     reporter->spilled_ = reporter->outbox_->pending_count() > 0;
+    reporter->spilled_since_ = absl::Now();
   }
   {
     absl::MutexLock lock(&reporter->shutdown_mu_);
@@ -155,7 +156,7 @@ void ResultReporter::Finished(const RunResult& result) {
     }
     // Memory is its only copy, so the bound doesn't apply.
     ++unjournaled_;
-    AddToMemoryLocked({0, result});
+    AddToMemoryLocked({0, result, absl::Now()});
     return;
   }
   if (options_.outbox.sync_mode == SyncMode::kGroup) unsynced_ = true;
@@ -168,9 +169,11 @@ void ResultReporter::Finished(const RunResult& result) {
                  << in_memory_bytes_ << " bytes): newer results wait in the "
                  << "outbox until delivery catches up";
     spilled_ = true;
+    spilled_since_ = absl::Now();
+    ++stats_.spills;
   }
   if (spilled_) return;
-  AddToMemoryLocked({*id, result});
+  AddToMemoryLocked({*id, result, absl::Now()});
   last_loaded_id_ = *id;
 }
 
@@ -210,6 +213,19 @@ ResultReporter::Stats ResultReporter::stats() const {
   s.spilled = spilled_;
   s.pending = static_cast<int64_t>(unjournaled_) +
               (outbox_ != nullptr ? outbox_->pending_count() : 0);
+  s.outbox_bytes = outbox_ != nullptr ? outbox_->file_bytes() : 0;
+  if (s.pending > 0) {
+    // The batch in flight is older than what is queued, which is older
+    // than what only the outbox holds (both are in id order).
+    s.oldest_pending_since = in_flight_since_;
+    if (!queue_.empty()) {
+      s.oldest_pending_since =
+          std::min(s.oldest_pending_since, queue_.front().since);
+    }
+    if (spilled_) {
+      s.oldest_pending_since = std::min(s.oldest_pending_since, spilled_since_);
+    }
+  }
   return s;
 }
 
@@ -327,6 +343,7 @@ void ResultReporter::TakeBatchLocked(Step* step) {
     step->batch.push_back(std::move(queue_.front()));
     queue_.pop_front();
   }
+  if (!step->batch.empty()) in_flight_since_ = step->batch.front().since;
   if (stopping_) attempted_since_stop_ = true;
 }
 
@@ -346,7 +363,7 @@ void ResultReporter::Reload(const Step& step) {
     // Ids at or below last_loaded_id_ are already in memory.
     if (p.id <= last_loaded_id_) continue;
     last_loaded_id_ = p.id;
-    AddToMemoryLocked({p.id, std::move(p.result)});
+    AddToMemoryLocked({p.id, std::move(p.result), spilled_since_});
   }
   // Stable under mu_: Finished() appends only while holding it.
   if (!outbox_->HasPendingAfter(last_loaded_id_)) {
@@ -369,6 +386,7 @@ void ResultReporter::Deliver(std::vector<Entry> batch) {
       batch[i].result = std::move(results[i]);
     }
     absl::MutexLock lock(&mu_);
+    in_flight_since_ = absl::InfiniteFuture();
     OnDeliveryFailedLocked(std::move(batch), status);
     return;
   }
@@ -389,6 +407,7 @@ void ResultReporter::Deliver(std::vector<Entry> batch) {
                              << "again: " << journaled;
   }
   absl::MutexLock lock(&mu_);
+  in_flight_since_ = absl::InfiniteFuture();
   for (const RunResult& r : results) in_memory_bytes_ -= EntryBytes(r);
   in_memory_ -= results.size();
   unjournaled_ -= results.size() - journaled_ids;

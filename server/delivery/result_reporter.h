@@ -79,6 +79,15 @@ class ResultReporter : public ResultSink {
     // Triggers refused because their ACCEPTED record failed.
     int64_t refused_triggers = 0;
     bool spilled = false;
+    // Times results began to spill (memory full, newer ones only journaled).
+    int64_t spills = 0;
+    // The outbox journal's size on disk (0 standalone).
+    int64_t outbox_bytes = 0;
+    // Since when the oldest undelivered result has waited: when it was
+    // finished, or for results read back from the outbox (a spill, a
+    // restart) when the spill began or the reporter started.
+    // InfiniteFuture() when nothing is pending.
+    absl::Time oldest_pending_since = absl::InfiniteFuture();
   };
 
   // Opens the outbox (replaying it) and starts the sender, which delivers
@@ -118,6 +127,8 @@ class ResultReporter : public ResultSink {
   struct Entry {
     uint64_t id = 0;
     RunResult result;
+    // When it became pending (see Stats::oldest_pending_since).
+    absl::Time since;
   };
   // What the sender does next, decided under the lock, done outside it.
   struct Step {
@@ -166,6 +177,12 @@ class ResultReporter : public ResultSink {
   // While set, journaled results with ids above last_loaded_id_ are only in
   // the outbox; new results go there too, so ids stay in order.
   bool spilled_ ABSL_GUARDED_BY(mu_) = false;
+  // When the current spill began (or the reporter started, for what the
+  // outbox held): the age of results that are only in the outbox.
+  absl::Time spilled_since_ ABSL_GUARDED_BY(mu_);
+  // The oldest result of the batch being delivered; InfiniteFuture() when
+  // none is.
+  absl::Time in_flight_since_ ABSL_GUARDED_BY(mu_) = absl::InfiniteFuture();
   uint64_t last_loaded_id_ ABSL_GUARDED_BY(mu_) = 0;
   // When the oldest queued result was queued (while queue_ is not empty),
   // and whether the sender is waiting out batch_delay for more to join it.

@@ -133,6 +133,7 @@ absl::StatusOr<std::unique_ptr<GrpcTransport>> GrpcTransport::Start(
   if (!listener.ok())
     return absl::UnavailableError(listener.status().message());
   transport->listener_ = *std::move(listener);
+  transport->max_connections_ = options.max_connections;
 
   InitGrpcPlugins();
   grpc::ServerBuilder builder;
@@ -181,6 +182,11 @@ void GrpcTransport::StartAccepting() {
     p.fd = fd;
     acceptor->HandleNewConnection(&p);
   });
+}
+
+ConnectionCounts GrpcTransport::connections() const {
+  return {listener_->tracked_connections(), max_connections_,
+          listener_->refused_connections() + listener_->accept_failures()};
 }
 
 void GrpcTransport::SetNotServing() {

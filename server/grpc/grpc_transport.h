@@ -10,6 +10,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "common/connection_listener.h"
 #include "server/api/api_handler.h"
 #include "server/grpc/grpc_options.h"
 
@@ -22,7 +23,6 @@ class ExternalConnectionAcceptor;
 
 namespace xxljob {
 
-class ConnectionListener;
 class GrpcService;
 
 // Owns the gRPC server. SetNotServing and Shutdown are called by one thread
@@ -45,6 +45,9 @@ class GrpcTransport {
   // The bound port, and the host of the listen address (no brackets).
   int port() const { return port_; }
   const std::string& listen_host() const { return listen_host_; }
+  // Connections open, their bound and those refused at accept.
+  // REQUIRES: Shutdown() has not been called.
+  ConnectionCounts connections() const;
 
   // Health NOT_SERVING (for "" and the Executor service), while everything
   // else goes on: the first step of a graceful stop. Idempotent.
@@ -68,6 +71,7 @@ class GrpcTransport {
   std::unique_ptr<ConnectionListener> listener_;
   std::unique_ptr<grpc::experimental::ExternalConnectionAcceptor> acceptor_;
   int port_ = 0;
+  int max_connections_ = 0;
   std::string listen_host_;
 };
 

@@ -122,16 +122,16 @@ class RequestParser final : public http::basic_parser<true> {
 
 // Writes the answer, head and body, into `out` (cleared first; its
 // capacity is reused): one buffer, one write.
-void SerializeResponse(unsigned status, absl::string_view body, bool keep_alive,
+void SerializeResponse(unsigned status, absl::string_view body,
+                       const char* content_type, bool keep_alive,
                        unsigned version, std::string* out) {
   const beast::string_view reason =
       http::obsolete_reason(static_cast<http::status>(status));
   out->clear();
   absl::StrAppend(out, version >= 11 ? "HTTP/1.1 " : "HTTP/1.0 ", status, " ",
                   absl::string_view(reason.data(), reason.size()),
-                  "\r\nContent-Type: application/json;charset=UTF-8\r\n"
-                  "Content-Length: ",
-                  body.size(), "\r\n");
+                  "\r\nContent-Type: ", content_type,
+                  "\r\nContent-Length: ", body.size(), "\r\n");
   if (version >= 11 && !keep_alive) out->append("Connection: close\r\n");
   if (version < 11 && keep_alive) out->append("Connection: keep-alive\r\n");
   out->append("\r\n");
@@ -157,6 +157,10 @@ class HttpTransport::Impl {
   int port() const { return listener_->port(); }
   const std::string& listen_host() const { return listen_host_; }
   bool tls() const { return tls_ != nullptr; }
+  ConnectionCounts connections() const {
+    return {listener_->tracked_connections(), options_.max_connections,
+            listener_->refused_connections() + listener_->accept_failures()};
+  }
 
   // What one request gets back, whatever carried it (plain or TLS).
   XxlResponse Answer(const ReadRequest& request,
@@ -208,6 +212,7 @@ XxlResponse HttpTransport::Impl::Answer(
   if (request.has_token) xxl.token = request.token;
   if (request.has_app_name) xxl.app_name = request.app_name;
   xxl.body = request.body;
+  xxl.metrics_only = options_.metrics_only;
   xxl.peer = std::move(peer);
   try {
     return HandleXxlRequest(*api_, protocol_, xxl);
@@ -325,10 +330,11 @@ class HttpTransport::Impl::Session
       // connection can't be reused.
       const XxlResponse r =
           BodyTooLarge(transport_->api_->options().max_request_bytes);
-      return Write(r.status, r.body, /*keep_alive=*/false, 11);
+      return Write(r.status, r.body, r.content_type, /*keep_alive=*/false, 11);
     }
     if (ec == http::error::header_limit) {
-      return Write(431, "", /*keep_alive=*/false, 11);
+      return Write(431, "", XxlResponse().content_type, /*keep_alive=*/false,
+                   11);
     }
     if (ec) {
       // End of stream, timeout, reset, or a request that is not HTTP: there
@@ -338,13 +344,13 @@ class HttpTransport::Impl::Session
     }
     XxlResponse response =
         transport_->Answer(request_, [this] { return Peer(); });
-    Write(response.status, response.body, parser_->keep_alive() && !draining_,
-          request_.version);
+    Write(response.status, response.body, response.content_type,
+          parser_->keep_alive() && !draining_, request_.version);
   }
 
-  void Write(unsigned status, absl::string_view body, bool keep_alive,
-             unsigned version) {
-    SerializeResponse(status, body, keep_alive, version, &out_);
+  void Write(unsigned status, absl::string_view body, const char* content_type,
+             bool keep_alive, unsigned version) {
+    SerializeResponse(status, body, content_type, keep_alive, version, &out_);
     socket_stream().expires_after(
         absl::ToChronoMilliseconds(transport_->options_.io_timeout));
     asio::async_write(stream_, asio::buffer(out_),
@@ -537,5 +543,8 @@ const char* HttpTransport::scheme() const {
   return impl_->tls() ? "https" : "http";
 }
 void HttpTransport::Shutdown() { impl_->Shutdown(); }
+ConnectionCounts HttpTransport::connections() const {
+  return impl_->connections();
+}
 
 }  // namespace xxljob

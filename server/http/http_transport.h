@@ -15,6 +15,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "common/connection_listener.h"
 #include "common/xxl_protocol.h"
 #include "security/tls_credentials.h"
 #include "server/api/api_handler.h"
@@ -47,6 +48,8 @@ class HttpTransport {
   const std::string& listen_host() const;
   // "https" with TLS, else "http": the scheme of the face's URL.
   const char* scheme() const;
+  // Connections open, their bound and those refused at accept.
+  ConnectionCounts connections() const;
 
   // Stops accepting, lets requests being read or answered finish (up to
   // about a second), closes idle connections and joins the threads.

@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/response_code.h"
 #include "glog/logging.h"
+#include "server/http/metrics_route.h"
 #include "server/http/xxl_codec.h"
 
 namespace xxljob {
@@ -26,6 +27,10 @@ std::string Serve(absl::string_view body, Decode decode, Call call,
 
 XxlResponse HandleXxlRequest(ApiHandler& api, XxlProtocol protocol,
                              const XxlRequest& r) {
+  if (std::optional<XxlResponse> metrics =
+          HandleMetricsRequest(api.metrics(), r.metrics_only, r)) {
+    return *std::move(metrics);
+  }
   XxlResponse out;
   if (r.method != "POST") {
     out.body = EncodeFailure(
@@ -36,6 +41,7 @@ XxlResponse HandleXxlRequest(ApiHandler& api, XxlProtocol protocol,
   Caller caller;
   caller.token = r.token;
   caller.peer = r.peer;
+  caller.transport = Transport::kHttp;
   if (protocol == XxlProtocol::kGen35 &&
       (!r.app_name.has_value() || *r.app_name != api.options().app_name)) {
     // Checked before the token, as the 3.5 admin sends both on every call.
@@ -60,8 +66,17 @@ XxlResponse HandleXxlRequest(ApiHandler& api, XxlProtocol protocol,
           return EncodeReply(resp.code(), resp.msg());
         });
   } else if (path == "/run" || path == "/trigger") {
+    caller.trigger_route = path == "/trigger";
     out.body = Serve(
-        r.body, DecodeRun,
+        r.body,
+        [&](absl::string_view body) {
+          auto request = DecodeRun(body);
+          // Refused before the edge sees it: counted here.
+          if (!request.ok() && api.metrics() != nullptr) {
+            api.metrics()->RunRefused(Refusal::kInvalid);
+          }
+          return request;
+        },
         [&](const v1::RunRequest& req) {
           v1::RunResponse resp;
           absl::Status s = api.Run(caller, req, &resp);

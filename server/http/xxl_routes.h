@@ -26,15 +26,19 @@ struct XxlRequest {
   absl::string_view body;
   // Names the peer for the refusal log; called only for a refused token.
   std::function<std::string()> peer;
+  // The listener serves only GET /metrics (HttpOptions::metrics_only).
+  bool metrics_only = false;
 };
 
 struct XxlResponse {
   // 200 for every outcome, as the reference answers; 413 is the body bound's.
   unsigned status = 200;
   std::string body;  // The JSON envelope.
+  const char* content_type = "application/json;charset=UTF-8";
 };
 
-// Thread-safe (the ApiHandler is).
+// Thread-safe (the ApiHandler is). GET /metrics is answered first, with no
+// token or header checks (metrics_route.h).
 XxlResponse HandleXxlRequest(ApiHandler& api, XxlProtocol protocol,
                              const XxlRequest& request);
 

@@ -105,6 +105,12 @@ class ChildProcess {
     return WaitFor(&stderr_, text, timeout);
   }
 
+  // Sends `sig` to the child if it is still running (a server told to
+  // stop, say, before WaitForExit).
+  void Signal(int sig) {
+    if (pid_ > 0) kill(pid_, sig);
+  }
+
   std::string Stdout() const {
     absl::MutexLock lock(&mu_);
     return stdout_;

@@ -40,7 +40,9 @@ ABSL_FLAG(std::string, token, "", "access token of the target executor");
 ABSL_FLAG(std::vector<std::string>, phases,
           std::vector<std::string>({"ceiling", "latency", "sustained", "scale",
                                     "paging"}),
-          "phases to run: ceiling,latency,sustained,scale,paging,burst");
+          "phases to run: ceiling,latency,sustained,scale,paging (and, not "
+          "run by default: burst, the reference's measure; metrics, the Run "
+          "ceiling with metrics off vs on)");
 ABSL_FLAG(std::string, csv, "xxl-bench.csv", "CSV output (name,value,unit)");
 ABSL_FLAG(absl::Duration, duration, absl::Seconds(5),
           "ceiling: how long Beat, then Run, lasts");
@@ -81,7 +83,8 @@ int Main() {
   const std::set<std::string> phases(phase_list.begin(), phase_list.end());
   for (const std::string& p : phases) {
     static const std::set<std::string> known = {
-        "ceiling", "latency", "sustained", "scale", "paging", "burst"};
+        "ceiling", "latency", "metrics", "sustained",
+        "scale",   "paging",  "burst"};
     if (known.count(p) == 0) {
       std::fprintf(stderr, "xxl-bench: unknown phase %s\n", p.c_str());
       return 2;
@@ -186,6 +189,12 @@ int Main() {
       burst.jobs = absl::GetFlag(FLAGS_jobs);
       burst.label = (*rig)->FileSystem();
       RunBurst(burst, **rig, report);
+    }
+    if (has("metrics")) {
+      MetricsCostOptions metrics;
+      metrics.ceiling = ceiling;
+      metrics.rig = rig_options;
+      RunMetricsCost(metrics, &registry, report);
     }
     if (has("paging")) {
       PagingOptions paging;

@@ -76,6 +76,15 @@ struct BurstOptions {
 // Time from the first trigger to the last callback the admin accepted, and
 // runs/s = accepted runs / that time.
 void RunBurst(const BurstOptions& options, Rig& rig, Report& report);
+struct MetricsCostOptions {
+  CeilingOptions ceiling;  // each trial is a ceiling phase
+  int rounds = 2;          // off then on, this many times (noise evens out)
+  RigOptions rig;
+};
+// The Run ceiling with metrics off and on, each on a fresh rig of its own;
+// reports both (best of the rounds) and on/off as the headline ratio.
+void RunMetricsCost(const MetricsCostOptions& options,
+                    const HandlerRegistry* registry, Report& report);
 
 // Percentile `p` (0..100) of `sorted`; 0 when empty.
 double Percentile(const std::vector<double>& sorted, double p);

@@ -55,6 +55,7 @@ absl::StatusOr<std::unique_ptr<Rig>> Rig::Start(
   app_options.executor.idle_timeout = options.idle_timeout;
   app_options.executor.max_running = options.max_running;
   app_options.admin_addresses = {rig->admin_->address()};
+  if (options.metrics) app_options.metrics.listen = "127.0.0.1:0";
   auto app = ExecutorApp::Start(app_options, registry);
   if (!app.ok()) return app.status();
   rig->app_ = *std::move(app);

@@ -45,6 +45,8 @@ struct RigOptions {
   // Where the rig's data directory (run logs, outbox) is made; empty: the
   // system's temporary directory. Compares file systems (ext4, tmpfs).
   std::string data_parent;
+  // Prometheus metrics on (served on a metrics-only loopback listener).
+  bool metrics = false;
 };
 
 // An admin simulator plus an ExecutorApp registered with it, over a
