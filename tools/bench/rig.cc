@@ -135,10 +135,11 @@ v1::RunRequest MakeRun(int64_t job_id, int64_t log_id,
 }
 
 int64_t FreshLogIdBase() {
-  // Microseconds since the epoch times 1000: unique across runs, and ranges
-  // of up to 1000 ids per microsecond elapsed never collide.
+  // Milliseconds since the epoch times 1000 (about 1.8e15 in 2026, 2^53 in
+  // 2255): unique across runs, and ranges of up to 1000 ids per millisecond
+  // elapsed never collide.
   static std::atomic<int64_t> last{0};
-  int64_t base = absl::ToUnixMicros(absl::Now()) * 1000;
+  int64_t base = absl::ToUnixMillis(absl::Now()) * 1000;
   int64_t prev = last.load();
   while (true) {
     if (base <= prev) base = prev + 100'000'000;

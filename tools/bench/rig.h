@@ -99,7 +99,9 @@ class Rig {
 // A Run request of `handler` for the bench (log_date_time = now).
 v1::RunRequest MakeRun(int64_t job_id, int64_t log_id,
                        const std::string& handler, const std::string& params);
-// Log ids no earlier phase or earlier benchmark run used.
+// Log ids no earlier phase or earlier benchmark run used, below 2^53 (with
+// room for bursts of millions), so that they stay exact where JSON numbers
+// are read as doubles (the admin simulator's 3.x callback body).
 int64_t FreshLogIdBase();
 
 // A numeric field of /proc/self/status ("VmRSS" in KiB, "Threads"); -1 if
