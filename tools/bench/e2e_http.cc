@@ -5,7 +5,9 @@
 // HTTP, Runs as POST /run to the executor's HTTP face and results as POST
 // /api/callback to the admin simulator's. Each round sends the same burst
 // to both (as burst.cc does: time from the first trigger to the last
-// callback), in alternating order so that drift hits both alike.
+// callback), in alternating order so that drift hits both alike. Compare
+// on tmpfs (--data_dir=/dev/shm): on ext4 soon after a mass deletion, the
+// run logs' inode allocation swamps both faces (docs/benchmarks.md).
 #include <algorithm>
 #include <atomic>
 #include <memory>
