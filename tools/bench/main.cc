@@ -14,6 +14,10 @@
 //              the first trigger to the last callback (the reference's
 //              measure). Not in the default list; compare --data_dir on
 //              ext4 and on tmpfs (/dev/shm).
+//   e2e_http   a burst end to end over HTTP (POST /run, results by POST
+//              /api/callback) beside the same over gRPC, each on a rig of
+//              its own; "HTTP ratio" = HTTP runs/s / gRPC runs/s. Not in
+//              the default list.
 //
 // In-process (the default), the executor is an ExecutorApp wired to an
 // in-process admin simulator exactly as in production; --target measures
@@ -42,7 +46,8 @@ ABSL_FLAG(std::vector<std::string>, phases,
                                     "paging"}),
           "phases to run: ceiling,latency,sustained,scale,paging (and, not "
           "run by default: burst, the reference's measure; metrics, the Run "
-          "ceiling with metrics off vs on)");
+          "ceiling with metrics off vs on; e2e_http, a burst end to end "
+          "over HTTP vs over gRPC)");
 ABSL_FLAG(std::string, csv, "xxl-bench.csv", "CSV output (name,value,unit)");
 ABSL_FLAG(absl::Duration, duration, absl::Seconds(5),
           "ceiling: how long Beat, then Run, lasts");
@@ -71,6 +76,13 @@ ABSL_FLAG(int, paging_lines, 1000000, "paging: lines of the long log");
 ABSL_FLAG(int, paging_repeats, 20, "paging: Log calls timed per page");
 ABSL_FLAG(int64_t, burst_triggers, 200000, "burst: Runs sent");
 ABSL_FLAG(int, burst_in_flight, 256, "burst: calls outstanding at most");
+ABSL_FLAG(int64_t, e2e_http_triggers, 50000,
+          "e2e_http: Runs per burst, each way");
+ABSL_FLAG(int, e2e_http_in_flight, 32,
+          "e2e_http: calls outstanding (gRPC) and keep-alive connections "
+          "(HTTP)");
+ABSL_FLAG(int, e2e_http_rounds, 2,
+          "e2e_http: bursts each way, in alternating order");
 ABSL_FLAG(std::string, data_dir, "",
           "in-process executor: where its data directory is made (e.g. "
           "/dev/shm for tmpfs); empty: the temporary directory");
@@ -84,7 +96,7 @@ int Main() {
   for (const std::string& p : phases) {
     static const std::set<std::string> known = {
         "ceiling", "latency", "metrics", "sustained",
-        "scale",   "paging",  "burst"};
+        "scale",   "paging",  "burst",   "e2e_http"};
     if (known.count(p) == 0) {
       std::fprintf(stderr, "xxl-bench: unknown phase %s\n", p.c_str());
       return 2;
@@ -196,6 +208,15 @@ int Main() {
       metrics.rig = rig_options;
       RunMetricsCost(metrics, &registry, report);
     }
+    if (has("e2e_http")) {
+      E2eHttpOptions e2e;
+      e2e.triggers = absl::GetFlag(FLAGS_e2e_http_triggers);
+      e2e.in_flight = absl::GetFlag(FLAGS_e2e_http_in_flight);
+      e2e.rounds = absl::GetFlag(FLAGS_e2e_http_rounds);
+      e2e.jobs = absl::GetFlag(FLAGS_jobs);
+      e2e.rig = rig_options;
+      RunE2eHttp(e2e, &registry, report);
+    }
     if (has("paging")) {
       PagingOptions paging;
       paging.lines = absl::GetFlag(FLAGS_paging_lines);
@@ -223,10 +244,11 @@ int Main() {
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
       "benchmarks an XXL-JOB executor: ceiling, latency, sustained rate, "
-      "scale, log paging, burst\n"
+      "scale, log paging, burst, end to end over HTTP\n"
       "  xxl-bench                                   # everything, in-process\n"
       "  xxl-bench --phases=latency --sustain_duration=10s\n"
       "  xxl-bench --phases=ceiling,burst --data_dir=/dev/shm\n"
+      "  xxl-bench --phases=e2e_http\n"
       "  xxl-bench --target=host:9999 --phases=ceiling");
   absl::ParseCommandLine(argc, argv);
   google::InitGoogleLogging(argv[0]);

@@ -76,6 +76,24 @@ struct BurstOptions {
 // Time from the first trigger to the last callback the admin accepted, and
 // runs/s = accepted runs / that time.
 void RunBurst(const BurstOptions& options, Rig& rig, Report& report);
+
+struct E2eHttpOptions {
+  int64_t triggers = 50'000;  // Runs per burst, each way
+  int jobs = 1000;            // job ids they spread over
+  // Calls outstanding at most: over gRPC, Run calls over the rig's
+  // channels; over HTTP, keep-alive connections with one call each.
+  int in_flight = 32;
+  int client_threads = 2;  // threads of the HTTP client
+  int rounds = 2;          // bursts each way, in alternating order
+  RigOptions rig;          // of both rigs (`http` is set for one)
+};
+// End to end over HTTP (POST /run in, POST /api/callback out) beside end to
+// end over gRPC (Run in, Callback out): the same burst each way, each on a
+// rig of its own; reports each side's best rate, its rejected, missing and
+// duplicated runs, and HTTP/gRPC as the headline ratio.
+void RunE2eHttp(const E2eHttpOptions& options, const HandlerRegistry* registry,
+                Report& report);
+
 struct MetricsCostOptions {
   CeilingOptions ceiling;  // each trial is a ceiling phase
   int rounds = 2;          // off then on, this many times (noise evens out)

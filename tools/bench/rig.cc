@@ -45,6 +45,7 @@ absl::StatusOr<std::unique_ptr<Rig>> Rig::Start(
   AdminSimulatorOptions admin_options;
   admin_options.listen = "127.0.0.1:0";
   admin_options.out = nullptr;
+  if (options.http) admin_options.http_listen = "127.0.0.1:0";
   auto admin = AdminSimulator::Start(admin_options);
   if (!admin.ok()) return admin.status();
   rig->admin_ = *std::move(admin);
@@ -54,7 +55,9 @@ absl::StatusOr<std::unique_ptr<Rig>> Rig::Start(
   app_options.executor.log_path = rig->data_dir_;
   app_options.executor.idle_timeout = options.idle_timeout;
   app_options.executor.max_running = options.max_running;
-  app_options.admin_addresses = {rig->admin_->address()};
+  app_options.admin_addresses = {options.http ? rig->admin_->http_url()
+                                              : rig->admin_->address()};
+  if (options.http) app_options.http.listen = "127.0.0.1:0";
   if (options.metrics) app_options.metrics.listen = "127.0.0.1:0";
   auto app = ExecutorApp::Start(app_options, registry);
   if (!app.ok()) return app.status();
@@ -132,10 +135,11 @@ v1::RunRequest MakeRun(int64_t job_id, int64_t log_id,
 }
 
 int64_t FreshLogIdBase() {
-  // Microseconds since the epoch times 1000: unique across runs, and ranges
-  // of up to 1000 ids per microsecond elapsed never collide.
+  // Milliseconds since the epoch times 1000 (about 1.8e15 in 2026, 2^53 in
+  // 2255): unique across runs, and ranges of up to 1000 ids per millisecond
+  // elapsed never collide.
   static std::atomic<int64_t> last{0};
-  int64_t base = absl::ToUnixMicros(absl::Now()) * 1000;
+  int64_t base = absl::ToUnixMillis(absl::Now()) * 1000;
   int64_t prev = last.load();
   while (true) {
     if (base <= prev) base = prev + 100'000'000;

@@ -47,10 +47,16 @@ struct RigOptions {
   std::string data_parent;
   // Prometheus metrics on (served on a metrics-only loopback listener).
   bool metrics = false;
+  // XXL-JOB's HTTP protocol both ways: the executor's HTTP face on (a
+  // loopback port, see Rig::http_port()) and the admin simulator's too,
+  // which is then the executor's only admin, so results go back by HTTP
+  // POST /api/callback instead of the gRPC Callback.
+  bool http = false;
 };
 
-// An admin simulator plus an ExecutorApp registered with it, over a
-// temporary data directory removed by the destructor. Thread-safe.
+// An admin simulator plus an ExecutorApp registered with it (over gRPC, or
+// over HTTP with RigOptions::http), over a temporary data directory removed
+// by the destructor. Thread-safe.
 class Rig {
  public:
   // `registry` must outlive the rig.
@@ -64,6 +70,8 @@ class Rig {
   ExecutorApp& app() { return *app_; }
   Clients& clients() { return *clients_; }
   const std::string& target() const { return target_; }
+  // The executor's HTTP face's port; 0 unless RigOptions::http.
+  int http_port() const { return app_->http_port(); }
   const std::string& data_dir() const { return data_dir_; }
   // The data directory's file system: "ext4", "tmpfs", "xfs", "btrfs",
   // "overlay" or its magic number in hex.
@@ -91,7 +99,9 @@ class Rig {
 // A Run request of `handler` for the bench (log_date_time = now).
 v1::RunRequest MakeRun(int64_t job_id, int64_t log_id,
                        const std::string& handler, const std::string& params);
-// Log ids no earlier phase or earlier benchmark run used.
+// Log ids no earlier phase or earlier benchmark run used, below 2^53 (with
+// room for bursts of millions), so that they stay exact where JSON numbers
+// are read as doubles (the admin simulator's 3.x callback body).
 int64_t FreshLogIdBase();
 
 // A numeric field of /proc/self/status ("VmRSS" in KiB, "Threads"); -1 if
