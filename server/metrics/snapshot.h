@@ -15,6 +15,27 @@
 
 namespace xxljob {
 
+// Outside MetricsSnapshot: a nested struct with default member initializers
+// is not default-constructible for std::optional until the enclosing class
+// is complete (clang).
+struct OutboxSnapshot {
+  int64_t pending = 0;
+  absl::Duration oldest_pending_age = absl::ZeroDuration();
+  int64_t bytes = 0;
+  int64_t spills = 0;
+  int64_t journal_errors = 0;
+};
+struct AdminSnapshot {
+  std::string address;
+  bool up = false;
+};
+struct ConnectionsSnapshot {
+  const char* transport = "grpc";
+  int64_t open = 0;
+  int64_t limit = 0;
+  int64_t refused = 0;
+};
+
 // Plain values: the composition root fills them from Executor::load(),
 // ResultReporter::stats(), the transports and the registrar.
 struct MetricsSnapshot {
@@ -30,30 +51,16 @@ struct MetricsSnapshot {
   int64_t tail_streams = 0;
 
   // Delivery; absent (no series) without a result reporter.
-  struct Outbox {
-    int64_t pending = 0;
-    absl::Duration oldest_pending_age = absl::ZeroDuration();
-    int64_t bytes = 0;
-    int64_t spills = 0;
-    int64_t journal_errors = 0;
-  };
+  using Outbox = OutboxSnapshot;
   std::optional<Outbox> outbox;
 
-  struct Admin {
-    std::string address;
-    bool up = false;
-  };
+  using Admin = AdminSnapshot;
   std::vector<Admin> admins;
   // Since the last successful registration; absent without admins. Before
   // the first one it is +Inf.
   std::optional<absl::Duration> since_registration;
 
-  struct Connections {
-    const char* transport = "grpc";
-    int64_t open = 0;
-    int64_t limit = 0;
-    int64_t refused = 0;
-  };
+  using Connections = ConnectionsSnapshot;
   std::vector<Connections> connections;
 };
 
