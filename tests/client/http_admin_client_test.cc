@@ -445,6 +445,34 @@ TEST(HttpAdminClientTest, RejectsABadRefreshIntervalForHttps) {
                        HasSubstr("refresh interval")));
 }
 
+// The simulator's HTTP face reads both callback bodies with exact int64s:
+// manual-trigger log ids sit above 2^62, where a double loses the low bits.
+TEST(AdminSimulatorHttpTest, RecordsLargeLogIdsOfBothGenerationsExactly) {
+  for (const XxlProtocol protocol : {XxlProtocol::kGen3, XxlProtocol::kGen35}) {
+    SCOPED_TRACE(XxlProtocolName(protocol));
+    AdminSimulatorOptions sim_options;
+    sim_options.http_listen = "127.0.0.1:0";
+    absl::StatusOr<std::unique_ptr<AdminSimulator>> sim =
+        AdminSimulator::Start(std::move(sim_options));
+    ASSERT_THAT(sim, IsOk());
+    HttpAdminClientOptions options = Options((*sim)->http_url());
+    options.protocol = protocol;
+    options.app_name = "xxl-executor";
+    auto client = MakeClient(options);
+    ASSERT_NE(client, nullptr);
+    const int64_t big = (int64_t{1} << 62) + 12345;
+    ASSERT_THAT(
+        client->Callback({Result(big, 200, ""), Result(big + 1, 500, "x")}),
+        IsOk());
+    const std::vector<RecordedCallback> got = (*sim)->callbacks();
+    ASSERT_THAT(got, SizeIs(2));
+    EXPECT_EQ(got[0].log_id, big);
+    EXPECT_EQ(got[0].log_date_time, 1700000000000 + big);
+    EXPECT_EQ(got[1].log_id, big + 1);
+    EXPECT_EQ(got[1].handle_msg, "x");
+  }
+}
+
 // ------------------------------------------------ fail-over and factory
 
 std::unique_ptr<AdminSimulator> StartSim(AdminSimMode mode) {

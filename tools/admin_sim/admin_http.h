@@ -15,6 +15,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "boost/asio/ip/tcp.hpp"
@@ -25,7 +26,6 @@
 #include "common/access_token.h"
 #include "common/host_port.h"
 #include "glog/logging.h"
-#include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
 #include "tools/admin_sim/admin_simulator.h"
 #include "xxljob/http/v1/wire.pb.h"
@@ -57,13 +57,13 @@ inline std::optional<std::vector<RecordedCallback>> ParseCallbacks(
     absl::string_view body) {
   std::vector<RecordedCallback> items;
   const absl::Time now = absl::Now();
-  google::protobuf::ListValue list;
-  if (admin_http_internal::ParseJson(body, &list)) {
-    for (const google::protobuf::Value& value : list.values()) {
-      std::string json;
-      (void)google::protobuf::util::MessageToJsonString(value, &json);
-      wire::HandleCallbackParam item;
-      if (!admin_http_internal::ParseJson(json, &item)) return std::nullopt;
+  wire::HandleCallbackParams list;
+  if (absl::StartsWith(absl::StripLeadingAsciiWhitespace(body), "[")) {
+    if (!admin_http_internal::ParseJson(absl::StrCat(R"({"items":)", body, "}"),
+                                        &list)) {
+      return std::nullopt;
+    }
+    for (const wire::HandleCallbackParam& item : list.items()) {
       items.push_back({item.log_id(), item.log_date_tim(), item.handle_code(),
                        item.handle_msg(), now, 0});
     }
