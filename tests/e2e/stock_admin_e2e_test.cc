@@ -15,6 +15,7 @@
 #include "google/protobuf/util/json_util.h"
 #include "gtest/gtest.h"
 #include "tests/testing/executor_process.h"
+#include "tests/testing/http_get.h"
 #include "tests/testing/temp_dir.h"
 #include "tools/admin_sim/admin_simulator.h"
 #include "xxljob/http/v1/wire.pb.h"
@@ -85,6 +86,22 @@ int HttpPort(const testing::ExecutorProcess& executor) {
                                                                          : 0;
 }
 
+// The executor's own count of results not yet delivered, from its metrics;
+// -1 if they can't be read.
+int64_t PendingResults(int port) {
+  absl::StatusOr<testing::HttpAnswer> scrape =
+      testing::HttpCall(port, "/metrics");
+  if (!scrape.ok() || scrape->status != 200) return -1;
+  constexpr absl::string_view kName = "\nxxl_executor_outbox_pending_results ";
+  const size_t at = absl::string_view(scrape->body).find(kName);
+  if (at == std::string::npos) return -1;
+  const absl::string_view rest =
+      absl::string_view(scrape->body).substr(at + kName.size());
+  double value = -1;
+  if (!absl::SimpleAtod(rest.substr(0, rest.find('\n')), &value)) return -1;
+  return static_cast<int64_t>(value);
+}
+
 TEST(StockAdminE2eTest, EveryRouteAndEveryResultAcrossAnOutageAndACrash) {
   testing::TempDir dir;
   AdminSimulatorOptions sim_options;
@@ -93,12 +110,12 @@ TEST(StockAdminE2eTest, EveryRouteAndEveryResultAcrossAnOutageAndACrash) {
   auto sim = AdminSimulator::Start(sim_options);
   ASSERT_TRUE(sim.ok()) << sim.status();
   const std::vector<std::string> flags = {
-      "--listen=127.0.0.1:0",
-      "--http_listen=127.0.0.1:0",
+      "--listen=127.0.0.1:0", "--http_listen=127.0.0.1:0",
       "--admin_addresses=" + (*sim)->http_url(),
-      std::string("--access_token=") + kToken,
-      "--log_path=" + dir.path(),
-      "--admin_timeout=2s"};
+      std::string("--access_token=") + kToken, "--log_path=" + dir.path(),
+      "--admin_timeout=2s",
+      // Read below: what the executor has recorded, before it is killed.
+      "--metrics"};
   auto executor = std::make_unique<testing::ExecutorProcess>(flags);
   ASSERT_TRUE(executor->WaitUntilServing().ok()) << executor->Stderr();
   ASSERT_TRUE(executor->WaitForStderr("HTTP face advertised as"));
@@ -170,7 +187,15 @@ TEST(StockAdminE2eTest, EveryRouteAndEveryResultAcrossAnOutageAndACrash) {
     }
     ASSERT_EQ(admin.Code("/idleBeat", job), 200) << job;
   }
-  // The executor dies with run 22 running and results undelivered.
+  // The executor dies with run 22 running and results undelivered, once it
+  // has recorded all it was told: the admin's acceptance of results 1-10
+  // (the admin counts a result when it arrives, the executor when the
+  // answer does) and the results of runs 11-21 (a job reads as idle as soon
+  // as its run returns, before the result is journaled).
+  while (PendingResults(port) != 11 && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  ASSERT_EQ(PendingResults(port), 11);
   executor->Kill9();
   (*sim)->SetMode(AdminSimMode::kAccept);
   executor = std::make_unique<testing::ExecutorProcess>(flags);
