@@ -433,9 +433,15 @@ TEST_F(HttpE2eTest, BeatWhileDrainingAnswersAsGrpcBeat) {
   ASSERT_EQ(Envelope(c.Call("/run", Trigger(5, 51, "sleepJobHandler", "60000")))
                 .code(),
             200);
+  // Running, not only queued: a queued one would be dropped at once.
+  const absl::Time deadline = absl::Now() + absl::Seconds(30);
+  for (absl::StatusOr<v1::BeatResponse> load = grpc.Beat();
+       !(load.ok() && load->running() == 1) && absl::Now() < deadline;
+       load = grpc.Beat()) {
+    absl::SleepFor(absl::Milliseconds(10));
+  }
   std::thread shutdown([&] { app_->Shutdown(absl::Seconds(3)); });
   int64_t log_id = 52;
-  const absl::Time deadline = absl::Now() + absl::Seconds(30);
   bool refused = false;
   while (!refused && absl::Now() < deadline) {
     refused = absl::StrContains(
