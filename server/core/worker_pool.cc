@@ -1,5 +1,6 @@
 #include "server/core/worker_pool.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "glog/logging.h"
@@ -13,6 +14,15 @@ WorkerPool::WorkerPool(int max_threads, absl::Duration keepalive)
 
 WorkerPool::~WorkerPool() { Shutdown(); }
 
+bool WorkerPool::WakeOneLocked() {
+  if (idle_.empty()) return false;
+  Idle* idle = idle_.back();
+  idle_.pop_back();
+  idle->woken = true;
+  idle->wake.Signal();
+  return true;
+}
+
 void WorkerPool::Submit(absl::AnyInvocable<void() &&> task) {
   // Exited threads are taken under the same lock as the task is queued
   // (one lock per Submit, not two), and joined after it is released.
@@ -22,11 +32,11 @@ void WorkerPool::Submit(absl::AnyInvocable<void() &&> task) {
     CHECK(!stopping_) << "WorkerPool::Submit after Shutdown";
     exited.swap(exited_);
     tasks_.push_back(std::move(task));
-    // Every idle thread will take one task; start a thread only for the
-    // rest.
-    if (static_cast<int>(tasks_.size()) > idle_ &&
-        static_cast<int>(live_.size()) < max_threads_) {
+    // An idle thread takes it; start a thread only when none is idle.
+    if (!WakeOneLocked() && static_cast<int>(live_.size()) < max_threads_) {
       live_.emplace_front();
+      live_count_.store(static_cast<int>(live_.size()),
+                        std::memory_order_relaxed);
       auto self = live_.begin();
       *self = std::thread([this, self] { WorkerLoop(self); });
     }
@@ -36,14 +46,8 @@ void WorkerPool::Submit(absl::AnyInvocable<void() &&> task) {
 
 void WorkerPool::WorkerLoop(std::list<std::thread>::iterator self) {
   absl::MutexLock lock(&mu_);
-  auto has_work = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    return !tasks_.empty() || stopping_;
-  };
+  Idle idle;
   while (true) {
-    ++idle_;
-    const bool woken =
-        mu_.AwaitWithTimeout(absl::Condition(&has_work), keepalive_);
-    --idle_;
     if (!tasks_.empty()) {
       absl::AnyInvocable<void()&&> task = std::move(tasks_.front());
       tasks_.pop_front();
@@ -52,12 +56,25 @@ void WorkerPool::WorkerLoop(std::list<std::thread>::iterator self) {
       mu_.Lock();
       continue;
     }
-    if (stopping_ || !woken) break;
+    if (stopping_) break;
+    idle.woken = false;
+    idle_.push_back(&idle);
+    const absl::Time deadline = absl::Now() + keepalive_;
+    while (!idle.woken && !idle.wake.WaitWithDeadline(&mu_, deadline)) {
+    }
+    if (!idle.woken) {
+      // The keepalive ran out with nothing to do: leave idle_ and exit,
+      // unless a task came in the meantime.
+      idle_.erase(std::find(idle_.begin(), idle_.end(), &idle));
+      if (tasks_.empty()) break;
+    }
   }
   // Hand our own std::thread to whoever joins next; a thread can't join
   // itself.
   exited_.push_back(std::move(*self));
   live_.erase(self);
+  live_count_.store(static_cast<int>(live_.size()), std::memory_order_relaxed);
+  if (live_.empty()) all_gone_.SignalAll();
 }
 
 void WorkerPool::JoinExited() {
@@ -73,17 +90,16 @@ void WorkerPool::Shutdown() {
   {
     absl::MutexLock lock(&mu_);
     stopping_ = true;
-    auto all_gone = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-      return live_.empty();
-    };
-    mu_.Await(absl::Condition(&all_gone));
+    while (WakeOneLocked()) {
+    }
+    while (!live_.empty()) all_gone_.Wait(&mu_);
   }
   JoinExited();
 }
 
-int WorkerPool::threads() const {
+int WorkerPool::idle_threads() const {
   absl::MutexLock lock(&mu_);
-  return static_cast<int>(live_.size());
+  return static_cast<int>(idle_.size());
 }
 
 }  // namespace xxljob

@@ -2,6 +2,7 @@
 #ifndef XXLJOB_SERVER_CORE_WORKER_POOL_H_
 #define XXLJOB_SERVER_CORE_WORKER_POOL_H_
 
+#include <atomic>
 #include <deque>
 #include <list>
 #include <thread>
@@ -19,6 +20,12 @@ namespace xxljob {
 // executor holds no workers. Threads that exit are joined by the next
 // Submit() or by Shutdown(); none is detached.
 //
+// An idle thread waits on its own condition variable, and Submit wakes the
+// one that went idle last: a wake-up costs the same with a thousand idle
+// threads as with one (no waiter's condition is evaluated on every unlock
+// of the pool's mutex), and under a light load the same few threads take
+// the work while the others reach their keepalive and exit.
+//
 // Thread-safe.
 class WorkerPool {
  public:
@@ -35,11 +42,23 @@ class WorkerPool {
   // Runs every queued task, then joins every thread. Blocks until done.
   void Shutdown();
 
-  // Threads alive now.
-  int threads() const;
+  // Threads alive now (without taking the pool's lock).
+  int threads() const { return live_count_.load(std::memory_order_relaxed); }
+  // Threads waiting for a task now.
+  int idle_threads() const;
 
  private:
+  // An idle thread, on the stack of idle_ while it waits.
+  struct Idle {
+    absl::CondVar wake;
+    // Set by whoever takes it off idle_ to give it work (or to stop it).
+    bool woken = false;
+  };
+
   void WorkerLoop(std::list<std::thread>::iterator self);
+  // Takes the thread that went idle last off idle_ and wakes it; false if
+  // none is idle.
+  bool WakeOneLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void JoinExited();
 
   const int max_threads_;
@@ -47,10 +66,14 @@ class WorkerPool {
   mutable absl::Mutex mu_;
   std::deque<absl::AnyInvocable<void() &&>> tasks_ ABSL_GUARDED_BY(mu_);
   std::list<std::thread> live_ ABSL_GUARDED_BY(mu_);
+  std::atomic<int> live_count_{0};
+  // Idle threads, the last to go idle at the back.
+  std::vector<Idle*> idle_ ABSL_GUARDED_BY(mu_);
   // Threads that have left WorkerLoop (or are about to) and await a join.
   std::vector<std::thread> exited_ ABSL_GUARDED_BY(mu_);
-  int idle_ ABSL_GUARDED_BY(mu_) = 0;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  // Signalled when the last thread leaves, for Shutdown.
+  absl::CondVar all_gone_;
 };
 
 }  // namespace xxljob

@@ -2,7 +2,10 @@
 # HTTP face against gRPC, in one run on one machine: starts a standalone
 # xxl-executor with both faces, measures gRPC Beat and Run with xxl-bench's
 # ceiling phase, then HTTP /beat and /run with Debian's wrk (keep-alive
-# connections), and prints the rates and their ratios.
+# connections), and prints the rates and their ratios. Each HTTP phase
+# starts once the executor is idle again (no run queued or running, read
+# from its /metrics), as xxl-bench's gRPC phases do on their own rig: the
+# runs of a previous phase would otherwise still be executing under it.
 #   tools/bench/http_wrk.sh [BUILD_DIR] [SECONDS] [CONNECTIONS]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -16,9 +19,11 @@ cleanup() {
   rm -rf "$WORK"
 }
 trap cleanup EXIT
-command -v wrk >/dev/null || { echo "http_wrk: needs wrk (apt-get install wrk)" >&2; exit 2; }
+for tool in wrk curl; do
+  command -v $tool >/dev/null || { echo "http_wrk: needs $tool (apt-get install $tool)" >&2; exit 2; }
+done
 
-"$BUILD/server/xxl-executor" --listen=127.0.0.1:0 --http_listen=127.0.0.1:0 \
+"$BUILD/server/xxl-executor" --listen=127.0.0.1:0 --http_listen=127.0.0.1:0 --metrics \
   --log_path="$WORK/data" >"$WORK/executor.log" 2>&1 &
 PID=$!
 for _ in $(seq 100); do
@@ -35,8 +40,22 @@ HTTP=$(sed -n 's/.*HTTP (XXL-JOB protocol .*) serving on .* (port \([0-9]*\)).*/
 grpc_beat=$(awk -F, '$1=="ceiling.beat_rate"{print $2}' "$WORK/grpc.csv")
 grpc_run=$(awk -F, '$1=="ceiling.run_rate"{print $2}' "$WORK/grpc.csv")
 
+# Waits (up to 5 minutes) until no run is queued or running.
+wait_idle() {
+  for _ in $(seq 3000); do
+    busy=$(curl -s "http://127.0.0.1:$HTTP/metrics" |
+      awk '/^xxl_executor_runs_(queued|running) /{n += $2} END {print n + 0}')
+    [[ $busy == 0 ]] && return
+    sleep 0.1
+  done
+  echo "http_wrk: the executor stayed busy" >&2
+  exit 1
+}
+
+wait_idle
 wrk -t2 -c"$CONNECTIONS" -d"${SECONDS_EACH}s" --latency \
   -s tools/bench/wrk/beat.lua "http://127.0.0.1:$HTTP/beat" >"$WORK/beat.txt"
+wait_idle
 wrk -t2 -c"$CONNECTIONS" -d"${SECONDS_EACH}s" --latency \
   -s tools/bench/wrk/run.lua "http://127.0.0.1:$HTTP/run" >"$WORK/run.txt"
 rate() { awk '/Requests\/sec/{print $2}' "$1"; }
