@@ -20,11 +20,10 @@ namespace xxljob {
 // executor holds no workers. Threads that exit are joined by the next
 // Submit() or by Shutdown(); none is detached.
 //
-// An idle thread waits on its own condition variable, and Submit wakes the
-// one that went idle last: a wake-up costs the same with a thousand idle
-// threads as with one (no waiter's condition is evaluated on every unlock
-// of the pool's mutex), and under a light load the same few threads take
-// the work while the others reach their keepalive and exit.
+// Idle threads wait on one condition, the same function of the same pool
+// for all of them: Abseil's mutex then treats them as equivalent waiters
+// and skips them together, so an unlock of the pool's mutex costs the same
+// with a thousand idle threads as with one.
 //
 // Thread-safe.
 class WorkerPool {
@@ -48,18 +47,14 @@ class WorkerPool {
   int idle_threads() const;
 
  private:
-  // An idle thread, on the stack of idle_ while it waits.
-  struct Idle {
-    absl::CondVar wake;
-    // Set by whoever takes it off idle_ to give it work (or to stop it).
-    bool woken = false;
-  };
-
   void WorkerLoop(std::list<std::thread>::iterator self);
-  // Takes the thread that went idle last off idle_ and wakes it; false if
-  // none is idle.
-  bool WakeOneLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void JoinExited();
+  bool HasWorkLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return !tasks_.empty() || stopping_;
+  }
+  bool AllGoneLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return live_.empty();
+  }
 
   const int max_threads_;
   const absl::Duration keepalive_;
@@ -67,13 +62,10 @@ class WorkerPool {
   std::deque<absl::AnyInvocable<void() &&>> tasks_ ABSL_GUARDED_BY(mu_);
   std::list<std::thread> live_ ABSL_GUARDED_BY(mu_);
   std::atomic<int> live_count_{0};
-  // Idle threads, the last to go idle at the back.
-  std::vector<Idle*> idle_ ABSL_GUARDED_BY(mu_);
   // Threads that have left WorkerLoop (or are about to) and await a join.
   std::vector<std::thread> exited_ ABSL_GUARDED_BY(mu_);
+  int idle_ ABSL_GUARDED_BY(mu_) = 0;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
-  // Signalled when the last thread leaves, for Shutdown.
-  absl::CondVar all_gone_;
 };
 
 }  // namespace xxljob
