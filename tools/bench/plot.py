@@ -1,10 +1,11 @@
 #!/usr/bin/python3
 """Turns xxl-bench CSV files (name,value,unit) into PNG charts.
 
-  tools/bench/plot.py --out docs/img ext4.csv tmpfs.csv
+  tools/bench/plot.py --out docs/img --prefix bench- ext4.csv tmpfs.csv
 
 Each CSV is labelled by its file name without the extension (or LABEL=FILE).
-Charts written, for the CSVs that hold the rows they need:
+Charts written (each name after --prefix), for the CSVs that hold the rows
+they need:
   latency.png  trigger-to-callback p50/p99/p99.9 against the offered rate,
                one panel per CSV, the sustained rate marked;
   burst.png    burst throughput (runs/s to the last callback) per CSV,
@@ -45,7 +46,7 @@ def latency_points(rows):
     return points
 
 
-def plot_latency(runs, out):
+def plot_latency(runs, out, prefix):
     with_points = [(label, rows) for label, rows in runs
                    if latency_points(rows)]
     if not with_points:
@@ -69,7 +70,7 @@ def plot_latency(runs, out):
         ax.grid(True, which="both", alpha=0.3)
         ax.legend()
     fig.tight_layout()
-    path = os.path.join(out, "latency.png")
+    path = os.path.join(out, prefix + "latency.png")
     fig.savefig(path, dpi=100)
     plt.close(fig)
     return path
@@ -82,7 +83,7 @@ def burst_rate(rows):
     return None
 
 
-def plot_burst(runs, out):
+def plot_burst(runs, out, prefix):
     bars = [(label, rows) for label, rows in runs if burst_rate(rows)]
     if not bars:
         return None
@@ -107,7 +108,7 @@ def plot_burst(runs, out):
     ax.legend()
     ax.grid(True, axis="y", alpha=0.3)
     fig.tight_layout()
-    path = os.path.join(out, "burst.png")
+    path = os.path.join(out, prefix + "burst.png")
     fig.savefig(path, dpi=100)
     plt.close(fig)
     return path
@@ -116,6 +117,7 @@ def plot_burst(runs, out):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default=".", help="folder for the PNGs")
+    parser.add_argument("--prefix", default="", help="before each PNG's name")
     parser.add_argument("csv", nargs="+", help="FILE or LABEL=FILE")
     args = parser.parse_args()
     runs = []
@@ -125,8 +127,8 @@ def main():
             label = os.path.splitext(os.path.basename(path))[0]
         runs.append((label, read_csv(path)))
     os.makedirs(args.out, exist_ok=True)
-    written = [p for p in (plot_latency(runs, args.out),
-                           plot_burst(runs, args.out)) if p]
+    written = [p for p in (plot_latency(runs, args.out, args.prefix),
+                           plot_burst(runs, args.out, args.prefix)) if p]
     if not written:
         print("plot.py: no latency or burst rows in the CSVs",
               file=sys.stderr)

@@ -1,10 +1,11 @@
 -- wrk: POST /run with a fresh logId per request over 1,000 job ids
 -- (demoJobHandler, serial), as an admin triggers runs. Each wrk thread
--- counts in its own range of log ids, so no two requests repeat one.
+-- counts in its own range of log ids, and each invocation (a second
+-- apart or more) in its own ranges, so no two requests repeat one.
 local threads = 0
 function setup(thread)
   threads = threads + 1
-  thread:set("base", threads * 100000000)
+  thread:set("base", (os.time() % 1000000) * 1000000000 + threads * 100000000)
 end
 
 local n = 0
