@@ -439,6 +439,8 @@ absl::Status HttpTransport::Impl::Start() {
     threads_.emplace_back([io = ios_[i].get()] { io->run(); });
   }
   listener_->Start([this](int fd) { Adopt(fd); });
+  // The app names the metrics-only listener itself ("metrics served on").
+  if (options_.metrics_only) return absl::OkStatus();
   LOG(INFO) << (tls_ == nullptr  ? "HTTP"
                 : tls_->mutual() ? "HTTPS (mutual TLS)"
                                  : "HTTPS")

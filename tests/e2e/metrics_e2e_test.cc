@@ -18,8 +18,10 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "client/executor_client.h"
+#include "glog/logging.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "handlers/builtin_handlers.h"
@@ -225,6 +227,44 @@ TEST_F(MetricsE2eTest, TheMetricsListenerServesOnlyMetricsWithoutHeaders) {
       ScrapeUntil(app_->metrics_port(), "xxl_executor_requests_total", 2);
   EXPECT_THAT(text,
               HasSubstr(R"(method="metrics",status="200",transport="http")"));
+}
+
+// The INFO lines logged while it is installed.
+class InfoLines : public google::LogSink {
+ public:
+  InfoLines() { google::AddLogSink(this); }
+  ~InfoLines() override { google::RemoveLogSink(this); }
+  void send(google::LogSeverity severity, const char*, const char*, int,
+            const google::LogMessageTime&, const char* message,
+            size_t message_len) override {
+    if (severity != google::GLOG_INFO) return;
+    absl::MutexLock lock(&mu_);
+    absl::StrAppend(&text_, absl::string_view(message, message_len), "\n");
+  }
+  std::string text() const {
+    absl::MutexLock lock(&mu_);
+    return text_;
+  }
+
+ private:
+  mutable absl::Mutex mu_;
+  std::string text_ ABSL_GUARDED_BY(mu_);
+};
+
+// With only the metrics listener, the start-up lines say so and nothing
+// suggests an HTTP face (which an operator would then point an admin at).
+TEST_F(MetricsE2eTest, AMetricsOnlyListenerIsNotAnnouncedAsTheHttpFace) {
+  InfoLines lines;
+  AppOptions options;
+  options.metrics.listen = "127.0.0.1:0";
+  Start(options);
+  ASSERT_GT(app_->metrics_port(), 0);
+  const std::string text = lines.text();
+  EXPECT_THAT(text,
+              HasSubstr(absl::StrCat("metrics served on 127.0.0.1:0 (port ",
+                                     app_->metrics_port(), ")")));
+  EXPECT_THAT(text, ::testing::Not(HasSubstr("XXL-JOB protocol")));
+  EXPECT_THAT(text, ::testing::Not(HasSubstr("HTTP face")));
 }
 
 TEST_F(MetricsE2eTest, MetricsOffServeNothing) {
