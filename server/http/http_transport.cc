@@ -330,9 +330,11 @@ class HttpTransport::Impl::Session
       // connection can't be reused.
       const XxlResponse r =
           BodyTooLarge(transport_->api_->options().max_request_bytes);
+      CountRefusedRequest(*transport_->api_, request_.target, r.status);
       return Write(r.status, r.body, r.content_type, /*keep_alive=*/false, 11);
     }
     if (ec == http::error::header_limit) {
+      CountRefusedRequest(*transport_->api_, request_.target, 431);
       return Write(431, "", XxlResponse().content_type, /*keep_alive=*/false,
                    11);
     }

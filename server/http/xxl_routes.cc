@@ -11,13 +11,31 @@
 namespace xxljob {
 namespace {
 
+Method MethodOfPath(absl::string_view path) {
+  if (path == "/beat") return Method::kBeat;
+  if (path == "/idleBeat") return Method::kIdleBeat;
+  if (path == "/run") return Method::kRun;
+  if (path == "/trigger") return Method::kTrigger;
+  if (path == "/kill") return Method::kKill;
+  if (path == "/log") return Method::kLog;
+  return Method::kOther;
+}
+
+absl::string_view PathOf(absl::string_view target) {
+  return target.substr(0, target.find('?'));
+}
+
 // Runs one route: decodes with `decode`, calls `call` (an ApiHandler
-// method), encodes the answer with `encode`, or the failure.
+// method), encodes the answer with `encode`, or the failure (counted here:
+// the edge never saw it).
 template <typename Decode, typename Call, typename Encode>
-std::string Serve(absl::string_view body, Decode decode, Call call,
-                  Encode encode) {
-  auto request = decode(body);
-  if (!request.ok()) return EncodeFailure(request.status());
+std::string Serve(ApiHandler& api, const XxlRequest& r, Decode decode,
+                  Call call, Encode encode) {
+  auto request = decode(r.body);
+  if (!request.ok()) {
+    CountRefusedRequest(api, r.target, 200);
+    return EncodeFailure(request.status());
+  }
   auto [status, response] = call(*request);
   if (!status.ok()) return EncodeFailure(status);
   return encode(response);
@@ -33,11 +51,12 @@ XxlResponse HandleXxlRequest(ApiHandler& api, XxlProtocol protocol,
   }
   XxlResponse out;
   if (r.method != "POST") {
+    CountRefusedRequest(api, r.target, out.status);
     out.body = EncodeFailure(
         absl::InvalidArgumentError("invalid request, HttpMethod not support."));
     return out;
   }
-  const absl::string_view path = r.target.substr(0, r.target.find('?'));
+  const absl::string_view path = PathOf(r.target);
   Caller caller;
   caller.token = r.token;
   caller.peer = r.peer;
@@ -45,6 +64,7 @@ XxlResponse HandleXxlRequest(ApiHandler& api, XxlProtocol protocol,
   if (protocol == XxlProtocol::kGen35 &&
       (!r.app_name.has_value() || *r.app_name != api.options().app_name)) {
     // Checked before the token, as the 3.5 admin sends both on every call.
+    CountRefusedRequest(api, r.target, out.status);
     out.body = EncodeFailure(absl::InvalidArgumentError(absl::StrCat(
         "The app name is wrong: this executor is ", api.options().app_name)));
     return out;
@@ -56,7 +76,7 @@ XxlResponse HandleXxlRequest(ApiHandler& api, XxlProtocol protocol,
     out.body = s.ok() ? EncodeReply(beat.code(), beat.msg()) : EncodeFailure(s);
   } else if (path == "/idleBeat") {
     out.body = Serve(
-        r.body, DecodeIdleBeat,
+        api, r, DecodeIdleBeat,
         [&](const v1::IdleBeatRequest& req) {
           v1::IdleBeatResponse resp;
           absl::Status s = api.IdleBeat(caller, req, &resp);
@@ -68,7 +88,7 @@ XxlResponse HandleXxlRequest(ApiHandler& api, XxlProtocol protocol,
   } else if (path == "/run" || path == "/trigger") {
     caller.trigger_route = path == "/trigger";
     out.body = Serve(
-        r.body,
+        api, r,
         [&](absl::string_view body) {
           auto request = DecodeRun(body);
           // Refused before the edge sees it: counted here.
@@ -87,7 +107,7 @@ XxlResponse HandleXxlRequest(ApiHandler& api, XxlProtocol protocol,
         });
   } else if (path == "/kill") {
     out.body = Serve(
-        r.body, DecodeKill,
+        api, r, DecodeKill,
         [&](const v1::KillRequest& req) {
           v1::KillResponse resp;
           absl::Status s = api.Kill(caller, req, &resp);
@@ -101,7 +121,7 @@ XxlResponse HandleXxlRequest(ApiHandler& api, XxlProtocol protocol,
         });
   } else if (path == "/log") {
     out.body = Serve(
-        r.body, DecodeLog,
+        api, r, DecodeLog,
         [&](const v1::LogRequest& req) {
           v1::LogResponse resp;
           absl::Status s = api.Log(caller, req, &resp);
@@ -109,10 +129,18 @@ XxlResponse HandleXxlRequest(ApiHandler& api, XxlProtocol protocol,
         },
         [](const v1::LogResponse& resp) { return EncodeLog(resp); });
   } else {
+    CountRefusedRequest(api, r.target, out.status);
     out.body = EncodeFailure(absl::NotFoundError(absl::StrCat(
         "invalid request, uri-mapping(", path.substr(0, 256), ") not found.")));
   }
   return out;
+}
+
+void CountRefusedRequest(ApiHandler& api, absl::string_view target,
+                         unsigned http_status) {
+  if (api.metrics() == nullptr) return;
+  api.metrics()->HttpRequest(MethodOfPath(PathOf(target)), http_status,
+                             absl::ZeroDuration());
 }
 
 XxlResponse BodyTooLarge(size_t limit) {

@@ -45,6 +45,13 @@ XxlResponse HandleXxlRequest(ApiHandler& api, XxlProtocol protocol,
 // The envelope of a request whose body is larger than `limit` (HTTP 413).
 XxlResponse BodyTooLarge(size_t limit);
 
+// Counts, when metrics are on, a request answered before it reached the
+// edge (which counts its own): a wrong method, path or app name, a body
+// that does not decode, a head or body over its bound. `target` may be
+// empty (a head too large to read).
+void CountRefusedRequest(ApiHandler& api, absl::string_view target,
+                         unsigned http_status);
+
 }  // namespace xxljob
 
 #endif  // XXLJOB_SERVER_HTTP_XXL_ROUTES_H_

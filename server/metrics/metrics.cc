@@ -91,6 +91,8 @@ const char* MethodName(Method method) {
       return "trigger";
     case Method::kMetrics:
       return "metrics";
+    case Method::kOther:
+      return "other";
   }
   return "run";
 }

@@ -50,10 +50,11 @@ enum class Method {
   kTailLog,
   kTrigger,  // HTTP /trigger (the same as /run).
   kMetrics,
+  kOther,  // An HTTP path that is none of the above.
 };
-inline constexpr int kMethods = 8;
+inline constexpr int kMethods = 9;
 // "beat", "idle_beat", "run", "kill", "log", "tail_log", "trigger",
-// "metrics".
+// "metrics", "other".
 const char* MethodName(Method method);
 
 // Why a trigger was refused.

@@ -267,6 +267,44 @@ TEST_F(MetricsE2eTest, AMetricsOnlyListenerIsNotAnnouncedAsTheHttpFace) {
   EXPECT_THAT(text, ::testing::Not(HasSubstr("HTTP face")));
 }
 
+// Requests the HTTP face answers before the edge sees them are counted
+// too, under the method their path names ("other" for none).
+TEST_F(MetricsE2eTest, HttpRequestsRefusedBeforeTheEdgeAreCounted) {
+  AppOptions options;
+  options.http.listen = "127.0.0.1:0";
+  options.api.max_request_bytes = 1024;
+  options.metrics.enabled = true;
+  Start(options);
+  const int port = app_->http_port();
+  using boost::beast::http::verb;
+  const struct {
+    verb method;
+    const char* target;
+    std::string body;
+    unsigned status;
+  } refused[] = {
+      {verb::get, "/beat", "", 200},
+      {verb::post, "/nowhere", "{}", 200},
+      {verb::post, "/run", "{", 200},
+      {verb::post, "/kill", std::string(2000, ' '), 413},
+  };
+  for (const auto& r : refused) {
+    absl::StatusOr<testing::HttpAnswer> a =
+        HttpCall(port, r.target, r.method, r.body);
+    ASSERT_TRUE(a.ok()) << r.target << ": " << a.status();
+    EXPECT_EQ(a->status, r.status) << r.target;
+  }
+  const std::string text = ScrapeUntil(port, "xxl_executor_requests_total", 4);
+  for (const char* series : {
+           R"(method="beat",status="200",transport="http"} 1)",
+           R"(method="other",status="200",transport="http"} 1)",
+           R"(method="run",status="200",transport="http"} 1)",
+           R"(method="kill",status="413",transport="http"} 1)",
+       }) {
+    EXPECT_THAT(text, HasSubstr(series));
+  }
+}
+
 TEST_F(MetricsE2eTest, MetricsOffServeNothing) {
   AppOptions options;
   options.http.listen = "127.0.0.1:0";

@@ -20,11 +20,12 @@ struct HttpAnswer {
   std::string body;
 };
 
-// `method` `target` to 127.0.0.1:`port`. Errors: UNAVAILABLE when the
-// connection or the exchange fails.
+// `method` `target` (with `body`) to 127.0.0.1:`port`. Errors: UNAVAILABLE when
+// the connection or the exchange fails.
 inline absl::StatusOr<HttpAnswer> HttpCall(
     int port, const std::string& target,
-    boost::beast::http::verb method = boost::beast::http::verb::get) {
+    boost::beast::http::verb method = boost::beast::http::verb::get,
+    const std::string& body = "") {
   namespace beast = boost::beast;
   namespace http = boost::beast::http;
   boost::asio::io_context io;
@@ -38,6 +39,7 @@ inline absl::StatusOr<HttpAnswer> HttpCall(
   http::request<http::string_body> request(method, target, 11);
   request.set(http::field::host, "127.0.0.1");
   request.keep_alive(false);
+  request.body() = body;
   request.prepare_payload();
   http::write(socket, request, ec);
   if (ec) return absl::UnavailableError(absl::StrCat("write: ", ec.message()));
