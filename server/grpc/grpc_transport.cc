@@ -145,7 +145,8 @@ absl::StatusOr<std::unique_ptr<GrpcTransport>> GrpcTransport::Start(
   std::vector<
       std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>>
       interceptors;
-  interceptors.push_back(std::make_unique<ParseErrorInterceptorFactory>());
+  interceptors.push_back(
+      std::make_unique<ParseErrorInterceptorFactory>(api->metrics()));
   builder.experimental().SetInterceptorCreators(std::move(interceptors));
   builder.RegisterService(transport->service_.get());
   transport->server_ = builder.BuildAndStart();

@@ -1,8 +1,11 @@
 #include "server/grpc/parse_error_interceptor.h"
 
+#include <string>
+
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "absl/strings/strip.h"
+#include "absl/time/time.h"
 #include "grpcpp/support/status.h"
 
 namespace xxljob {
@@ -13,8 +16,9 @@ constexpr absl::string_view kExecutorPrefix = "/xxljob.v1.Executor/";
 class ParseErrorInterceptor final : public grpc::experimental::Interceptor {
  public:
   // `request` names a static string: nothing is copied per call.
-  explicit ParseErrorInterceptor(absl::string_view request)
-      : request_(request) {}
+  ParseErrorInterceptor(absl::string_view request, Method method,
+                        Metrics* metrics)
+      : request_(request), method_(method), metrics_(metrics) {}
 
   void Intercept(
       grpc::experimental::InterceptorBatchMethods* methods) override {
@@ -23,11 +27,17 @@ class ParseErrorInterceptor final : public grpc::experimental::Interceptor {
       const grpc::Status status = methods->GetSendStatus();
       if (status.error_code() == grpc::StatusCode::UNIMPLEMENTED &&
           status.error_message().empty()) {
-        methods->ModifySendStatus(grpc::Status(
-            grpc::StatusCode::INVALID_ARGUMENT,
+        const std::string message =
             absl::StrCat("request is not a valid xxljob.v1.", request_,
                          " message (malformed protobuf, or a string field "
-                         "that is not valid UTF-8)")));
+                         "that is not valid UTF-8)");
+        if (metrics_ != nullptr) {
+          metrics_->Request(Transport::kGrpc, method_,
+                            absl::InvalidArgumentError(message),
+                            absl::ZeroDuration());
+        }
+        methods->ModifySendStatus(
+            grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, message));
       }
     }
     methods->Proceed();
@@ -35,6 +45,8 @@ class ParseErrorInterceptor final : public grpc::experimental::Interceptor {
 
  private:
   const absl::string_view request_;
+  const Method method_;
+  Metrics* const metrics_;
 };
 
 }  // namespace
@@ -46,15 +58,21 @@ ParseErrorInterceptorFactory::CreateServerInterceptor(
   if (!absl::ConsumePrefix(&method, kExecutorPrefix)) return nullptr;
   // The implemented methods and their request types. An unknown method
   // keeps gRPC's UNIMPLEMENTED.
-  for (const auto& [name, request] :
-       {std::pair<absl::string_view, absl::string_view>{"Beat", "BeatRequest"},
-        {"IdleBeat", "IdleBeatRequest"},
-        {"Run", "RunRequest"},
-        {"Kill", "KillRequest"},
-        {"Log", "LogRequest"},
-        {"TailLog", "LogRequest"}}) {
-    if (method == name) {
-      return new ParseErrorInterceptor(request);
+  struct Implemented {
+    absl::string_view name;
+    absl::string_view request;
+    Method method;
+  };
+  for (const Implemented& m : {
+           Implemented{"Beat", "BeatRequest", Method::kBeat},
+           Implemented{"IdleBeat", "IdleBeatRequest", Method::kIdleBeat},
+           Implemented{"Run", "RunRequest", Method::kRun},
+           Implemented{"Kill", "KillRequest", Method::kKill},
+           Implemented{"Log", "LogRequest", Method::kLog},
+           Implemented{"TailLog", "LogRequest", Method::kTailLog},
+       }) {
+    if (method == m.name) {
+      return new ParseErrorInterceptor(m.request, m.method, metrics_);
     }
   }
   return nullptr;

@@ -7,13 +7,14 @@
 // interceptor turns that answer, for the Executor's own methods (all of
 // which are implemented, so nothing else produces it), into
 // INVALID_ARGUMENT saying what was wrong (SPEC §2: a malformed request is
-// INVALID_ARGUMENT).
+// INVALID_ARGUMENT), and counts it in the metrics (the edge never saw it).
 #ifndef XXLJOB_SERVER_GRPC_PARSE_ERROR_INTERCEPTOR_H_
 #define XXLJOB_SERVER_GRPC_PARSE_ERROR_INTERCEPTOR_H_
 
 #include <memory>
 
 #include "grpcpp/support/server_interceptor.h"
+#include "server/metrics/metrics.h"
 
 namespace xxljob {
 
@@ -22,8 +23,14 @@ namespace xxljob {
 class ParseErrorInterceptorFactory final
     : public grpc::experimental::ServerInterceptorFactoryInterface {
  public:
+  // `metrics`: null when off; else outlives the server.
+  explicit ParseErrorInterceptorFactory(Metrics* metrics) : metrics_(metrics) {}
+
   grpc::experimental::Interceptor* CreateServerInterceptor(
       grpc::experimental::ServerRpcInfo* info) override;
+
+ private:
+  Metrics* const metrics_;
 };
 
 }  // namespace xxljob

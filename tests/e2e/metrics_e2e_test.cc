@@ -305,6 +305,26 @@ TEST_F(MetricsE2eTest, HttpRequestsRefusedBeforeTheEdgeAreCounted) {
   }
 }
 
+// A gRPC request that does not parse never reaches the edge; it is counted
+// as the INVALID_ARGUMENT it is answered with.
+TEST_F(MetricsE2eTest, GrpcRequestsThatDoNotParseAreCounted) {
+  AppOptions options;
+  options.http.listen = "127.0.0.1:0";
+  options.metrics.enabled = true;
+  Start(options);
+  // A proto3 string that is not UTF-8 makes the request unparsable.
+  absl::StatusOr<v1::RunResponse> r = client_->Run(
+      testing::RunReq(1, 900, "demo\xff\xfeJobHandler"), testing::Patient());
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
+  const std::string text =
+      ScrapeUntil(app_->http_port(), "xxl_executor_requests_total", 1);
+  EXPECT_THAT(
+      text,
+      HasSubstr(
+          R"(method="run",status="INVALID_ARGUMENT",transport="grpc"} 1)"));
+}
+
 TEST_F(MetricsE2eTest, MetricsOffServeNothing) {
   AppOptions options;
   options.http.listen = "127.0.0.1:0";
