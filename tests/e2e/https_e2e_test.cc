@@ -13,7 +13,6 @@
 #include <vector>
 
 #include "absl/strings/match.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
@@ -340,12 +339,9 @@ TEST_F(HttpsE2eTest, CurlReachesTheExecutorProcessOverHttps) {
   ASSERT_TRUE(executor.WaitUntilServing().ok()) << executor.Stderr();
   ASSERT_TRUE(executor.WaitForStderr("HTTP face advertised as https://"))
       << executor.Stderr();
-  const std::string log = executor.Stderr();
-  size_t at = log.find("HTTPS (XXL-JOB protocol");
-  ASSERT_NE(at, std::string::npos) << log;
-  at = log.find("(port ", at) + 6;
-  int port = 0;
-  ASSERT_TRUE(absl::SimpleAtoi(log.substr(at, log.find(')', at) - at), &port));
+  ASSERT_THAT(executor.Stderr(), HasSubstr("HTTPS (XXL-JOB protocol"));
+  const int port = executor.HttpFacePort();
+  ASSERT_GT(port, 0) << executor.Stderr();
   // curl on PATH (dev.sh installs it); without it this fails, as for
   // openssl.
   std::string curl_path;

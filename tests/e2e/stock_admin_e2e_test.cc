@@ -75,17 +75,6 @@ std::string Trigger(int64_t job_id, int64_t log_id, const std::string& handler,
                       R"(,"glueType":"BEAN"})");
 }
 
-// The HTTP face's port, from its "serving on ... (port N)" line.
-int HttpPort(const testing::ExecutorProcess& executor) {
-  const std::string log = executor.Stderr();
-  size_t at = log.find("HTTP (XXL-JOB protocol");
-  if (at == std::string::npos) return 0;
-  at = log.find("(port ", at) + 6;
-  int port = 0;
-  return absl::SimpleAtoi(log.substr(at, log.find(')', at) - at), &port) ? port
-                                                                         : 0;
-}
-
 // The executor's own count of results not yet delivered, from its metrics;
 // -1 if they can't be read.
 int64_t PendingResults(int port) {
@@ -119,7 +108,7 @@ TEST(StockAdminE2eTest, EveryRouteAndEveryResultAcrossAnOutageAndACrash) {
   auto executor = std::make_unique<testing::ExecutorProcess>(flags);
   ASSERT_TRUE(executor->WaitUntilServing().ok()) << executor->Stderr();
   ASSERT_TRUE(executor->WaitForStderr("HTTP face advertised as"));
-  const int port = HttpPort(*executor);
+  const int port = executor->HttpFacePort();
   ASSERT_GT(port, 0);
 
   // It registers the HTTP face's URL, over HTTP.

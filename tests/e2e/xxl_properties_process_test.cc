@@ -4,7 +4,6 @@
 #include <fstream>
 #include <string>
 
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "boost/asio/ip/tcp.hpp"
 #include "boost/beast/core.hpp"
@@ -40,20 +39,6 @@ std::string Post(int port, const std::string& path, const std::string& token) {
   return response.body();
 }
 
-// The port of the HTTP face's "serving on ... (port N)" line in `log`.
-int HttpPort(const std::string& log) {
-  size_t at = log.find("HTTP (XXL-JOB protocol");
-  if (at == std::string::npos) return 0;
-  at = log.find("(port ", at);
-  if (at == std::string::npos) return 0;
-  at += 6;
-  int port = 0;
-  if (!absl::SimpleAtoi(log.substr(at, log.find(')', at) - at), &port)) {
-    return 0;
-  }
-  return port;
-}
-
 class XxlPropertiesTest : public ::testing::Test {
  protected:
   std::string Write(const std::string& text) {
@@ -80,7 +65,7 @@ TEST_F(XxlPropertiesTest, AJavaExecutorsFileTurnsTheHttpFaceOnAndFlagsWin) {
                                      "--app_name=app-from-flag"});
   ASSERT_TRUE(executor.WaitUntilServing().ok()) << executor.Stderr();
   ASSERT_TRUE(executor.WaitForStderr("HTTP face advertised as"));
-  const int http_port = HttpPort(executor.Stderr());
+  const int http_port = executor.HttpFacePort();
   ASSERT_GT(http_port, 0) << executor.Stderr();
   // The file's token guards the HTTP face.
   EXPECT_EQ(Post(http_port, "/beat", "from_file"),

@@ -201,6 +201,9 @@ class ExecutorProcess {
     absl::MutexLock lock(&mu_);
     return output_;
   }
+  // The HTTP face's port (HTTP or HTTPS), from its "(XXL-JOB protocol ...)
+  // serving on ... (port N)" line; 0 if that line is not (yet) there.
+  int HttpFacePort() const { return ParsePort(Stderr(), "XXL-JOB protocol "); }
   // Blocks until the output contains `text`, or the output is closed, or
   // `timeout` passes. True if it contains `text`.
   bool WaitForStderr(absl::string_view text,
@@ -328,9 +331,12 @@ class ExecutorProcess {
     output_closed_ = true;
   }
 
-  // The port in "serving on <listen> (port N)", or 0 if not (yet) there.
-  static int ParsePort(absl::string_view text) {
-    const size_t serving = text.find("serving on ");
+  // The port in "serving on <listen> (port N)" (the first after `after`),
+  // or 0 if not (yet) there.
+  static int ParsePort(absl::string_view text, absl::string_view after = "") {
+    const size_t from = text.find(after);
+    if (from == absl::string_view::npos) return 0;
+    const size_t serving = text.find("serving on ", from);
     if (serving == absl::string_view::npos) return 0;
     const absl::string_view marker = " (port ";
     const size_t at = text.find(marker, serving);
