@@ -23,6 +23,7 @@
 #include "handlers/builtin_handlers.h"
 #include "server/app/executor_app.h"
 #include "server/core/executor.h"
+#include "tests/testing/probe_handler.h"
 #include "tests/testing/recording_result_sink.h"
 #include "tests/testing/temp_dir.h"
 #include "xxljob/http/v1/wire.pb.h"
@@ -434,12 +435,11 @@ TEST_F(HttpE2eTest, BeatWhileDrainingAnswersAsGrpcBeat) {
                 .code(),
             200);
   // Running, not only queued: a queued one would be dropped at once.
+  ASSERT_TRUE(testing::Eventually([&] {
+    absl::StatusOr<v1::BeatResponse> load = grpc.Beat();
+    return load.ok() && load->running() == 1;
+  }));
   const absl::Time deadline = absl::Now() + absl::Seconds(30);
-  for (absl::StatusOr<v1::BeatResponse> load = grpc.Beat();
-       !(load.ok() && load->running() == 1) && absl::Now() < deadline;
-       load = grpc.Beat()) {
-    absl::SleepFor(absl::Milliseconds(10));
-  }
   std::thread shutdown([&] { app_->Shutdown(absl::Seconds(3)); });
   int64_t log_id = 52;
   bool refused = false;

@@ -16,6 +16,7 @@
 #include "gtest/gtest.h"
 #include "tests/testing/executor_process.h"
 #include "tests/testing/http_get.h"
+#include "tests/testing/probe_handler.h"
 #include "tests/testing/temp_dir.h"
 #include "tools/admin_sim/admin_simulator.h"
 #include "xxljob/http/v1/wire.pb.h"
@@ -181,10 +182,8 @@ TEST(StockAdminE2eTest, EveryRouteAndEveryResultAcrossAnOutageAndACrash) {
   // (the admin counts a result when it arrives, the executor when the
   // answer does) and the results of runs 11-21 (a job reads as idle as soon
   // as its run returns, before the result is journaled).
-  while (PendingResults(port) != 11 && absl::Now() < deadline) {
-    absl::SleepFor(absl::Milliseconds(10));
-  }
-  ASSERT_EQ(PendingResults(port), 11);
+  ASSERT_TRUE(testing::Eventually([&] { return PendingResults(port) == 11; }))
+      << PendingResults(port);
   executor->Kill9();
   (*sim)->SetMode(AdminSimMode::kAccept);
   executor = std::make_unique<testing::ExecutorProcess>(flags);
