@@ -72,6 +72,29 @@ def panel(kind, title, targets, unit="short", description="", **extra):
 GREEN_RED = [(None, "green"), (1, "red")]
 SATURATION = [(None, "green"), (0.75, "orange"), (0.9, "red")]
 
+
+def over_bound(used, limit, legend):
+    """A target: `used` over its bound (no series while the bound is 0)."""
+    return (f"{used}{sel()} / ({limit}{sel()} > 0)", legend)
+
+
+# Threads and queue, connections and descriptors, each over its bound.
+THREAD_BOUNDS = [
+    over_bound("xxl_executor_job_threads", "xxl_executor_job_threads_limit",
+               "{{instance}} job threads"),
+    over_bound("xxl_executor_worker_threads",
+               "xxl_executor_worker_threads_limit", "{{instance}} workers"),
+    over_bound("xxl_executor_runs_queued", "xxl_executor_runs_queued_limit",
+               "{{instance}} queued"),
+]
+FD_BOUNDS = [
+    over_bound("xxl_executor_connections_open",
+               "xxl_executor_connections_limit",
+               "{{instance}} {{transport}} connections"),
+    over_bound("process_open_fds", "process_max_fds",
+               "{{instance}} descriptors"),
+]
+
 ROWS = [
     ("Overview", 4, [
         panel("stat", "Up", [(f"up{sel()}", "{{instance}}")],
@@ -200,20 +223,7 @@ ROWS = [
     ]),
     ("Saturation of the bounds", 8, [
         panel("bargauge", "Bounds now",
-              [(f"xxl_executor_job_threads{sel()} / "
-                f"(xxl_executor_job_threads_limit{sel()} > 0)",
-                "{{instance}} job threads"),
-               (f"xxl_executor_worker_threads{sel()} / "
-                f"(xxl_executor_worker_threads_limit{sel()} > 0)",
-                "{{instance}} workers"),
-               (f"xxl_executor_runs_queued{sel()} / "
-                f"(xxl_executor_runs_queued_limit{sel()} > 0)",
-                "{{instance}} queued"),
-               (f"xxl_executor_connections_open{sel()} / "
-                f"(xxl_executor_connections_limit{sel()} > 0)",
-                "{{instance}} {{transport}} connections"),
-               (f"process_open_fds{sel()} / (process_max_fds{sel()} > 0)",
-                "{{instance}} descriptors")],
+              THREAD_BOUNDS + FD_BOUNDS,
               unit="percentunit", min=0, max=1, thresholds=SATURATION,
               description="Use over bound: job threads / max_job_threads, "
               "workers / max_running, queued / its bound, connections / "
@@ -223,22 +233,10 @@ ROWS = [
                        "orientation": "horizontal",
                        "displayMode": "gradient"}),
         panel("timeseries", "Threads and queue over their bounds",
-              [(f"xxl_executor_job_threads{sel()} / "
-                f"(xxl_executor_job_threads_limit{sel()} > 0)",
-                "{{instance}} job threads"),
-               (f"xxl_executor_worker_threads{sel()} / "
-                f"(xxl_executor_worker_threads_limit{sel()} > 0)",
-                "{{instance}} workers"),
-               (f"xxl_executor_runs_queued{sel()} / "
-                f"(xxl_executor_runs_queued_limit{sel()} > 0)",
-                "{{instance}} queued")],
+              THREAD_BOUNDS,
               unit="percentunit", min=0, max=1, thresholds=SATURATION),
         panel("timeseries", "Connections and descriptors over their bounds",
-              [(f"xxl_executor_connections_open{sel()} / "
-                f"(xxl_executor_connections_limit{sel()} > 0)",
-                "{{instance}} {{transport}} connections"),
-               (f"process_open_fds{sel()} / (process_max_fds{sel()} > 0)",
-                "{{instance}} descriptors")],
+              FD_BOUNDS,
               unit="percentunit", min=0, max=1, thresholds=SATURATION),
     ]),
     ("Edge and transports", 8, [

@@ -10,13 +10,6 @@
 namespace xxljob::bench {
 namespace {
 
-// One call in flight; deleted by its completion callback.
-struct Call {
-  grpc::ClientContext ctx;
-  v1::RunRequest request;
-  v1::RunResponse response;
-};
-
 // Counts the answers and bounds the calls outstanding. Thread-safe.
 class Window {
  public:
@@ -103,7 +96,7 @@ BurstSent SendGrpcBurst(Rig& rig, int64_t base_log_id, int64_t triggers,
   Window window(std::max(1, in_flight));
   for (int64_t i = 0; i < triggers; ++i) {
     window.Acquire();
-    auto* call = new Call;
+    auto* call = new RunCall;
     rig.clients().Prepare(&call->ctx, absl::Seconds(30));
     call->request =
         MakeRun(1 + i % jobs, base_log_id + i, "demoJobHandler", "bench");

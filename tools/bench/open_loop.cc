@@ -7,16 +7,6 @@
 #include "absl/time/clock.h"
 
 namespace xxljob::bench {
-namespace {
-
-// One call in flight; deleted by its completion callback.
-struct Call {
-  grpc::ClientContext ctx;
-  v1::RunRequest request;
-  v1::RunResponse response;
-};
-
-}  // namespace
 
 OpenLoopRun SendOpenLoop(Rig& rig, double rate, absl::Duration duration,
                          int jobs, absl::Duration abort_lag) {
@@ -50,7 +40,7 @@ OpenLoopRun SendOpenLoop(Rig& rig, double rate, absl::Duration duration,
                             (rig.delivered() - run.delivered_before));
       next_sample += absl::Seconds(1);
     }
-    auto* call = new Call;
+    auto* call = new RunCall;
     rig.clients().Prepare(&call->ctx, absl::Seconds(10));
     call->request =
         MakeRun(1 + i % jobs, run.base_log_id + i, "demoJobHandler", "bench");

@@ -19,6 +19,14 @@
 
 namespace xxljob::bench {
 
+// One asynchronous Run in flight (callback API); deleted by its
+// completion callback.
+struct RunCall {
+  grpc::ClientContext ctx;
+  v1::RunRequest request;
+  v1::RunResponse response;
+};
+
 // Stubs over `channels` distinct TCP connections. Thread-safe.
 class Clients {
  public:
