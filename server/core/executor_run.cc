@@ -78,7 +78,9 @@ void Executor::Impl::Work(const std::shared_ptr<JobThread>& job) {
         run = std::move(job->queue.front());
         job->queue.pop_front();
         queued_.fetch_sub(1);
-        // The timeout counts from the start of execution, not of queueing.
+        // The timeout counts from when the run leaves its queue, not from
+        // its queueing (the previous run's result, recorded just below,
+        // is a journal append).
         const absl::Duration timeout = run.trigger.timeout;
         cancel = std::make_shared<Cancellation>(timeout > absl::ZeroDuration()
                                                     ? absl::Now() + timeout

@@ -178,7 +178,7 @@ void ResultReporter::Finished(const RunResult& result) {
 }
 
 void ResultReporter::AddToMemoryLocked(Entry entry) {
-  if (queue_.empty()) first_queued_at_ = absl::Now();
+  if (queue_.empty()) first_queued_at_ = entry.since;
   ++in_memory_;
   in_memory_bytes_ += EntryBytes(entry.result);
   queue_.push_back(std::move(entry));

@@ -5,7 +5,6 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "absl/strings/strip.h"
-#include "absl/time/time.h"
 #include "grpcpp/support/status.h"
 
 namespace xxljob {
@@ -32,9 +31,7 @@ class ParseErrorInterceptor final : public grpc::experimental::Interceptor {
                          " message (malformed protobuf, or a string field "
                          "that is not valid UTF-8)");
         if (metrics_ != nullptr) {
-          metrics_->Request(Transport::kGrpc, method_,
-                            absl::InvalidArgumentError(message),
-                            absl::ZeroDuration());
+          metrics_->GrpcRefused(method_, absl::StatusCode::kInvalidArgument);
         }
         methods->ModifySendStatus(
             grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, message));

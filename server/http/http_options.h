@@ -30,8 +30,8 @@ struct HttpOptions {
   // Threads serving connections (each request is answered without waiting
   // on a job, so a few serve many connections).
   int threads = 2;
-  // Serve only GET /metrics (the --metrics_listen listener, when the HTTP
-  // face is off); every other request is answered 404.
+  // Serve only GET /metrics (the --metrics_listen listener, beside the HTTP
+  // face or without it); every other request is answered 404.
   bool metrics_only = false;
 };
 

@@ -7,8 +7,7 @@ namespace xxljob {
 std::optional<XxlResponse> HandleMetricsRequest(Metrics* metrics,
                                                 bool metrics_only,
                                                 const XxlRequest& request) {
-  const absl::string_view path =
-      request.target.substr(0, request.target.find('?'));
+  const absl::string_view path = PathOf(request.target);
   const bool asks = path == kMetricsPath && request.method == "GET";
   if (!asks && !metrics_only) return std::nullopt;
   XxlResponse out;

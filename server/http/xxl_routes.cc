@@ -21,10 +21,6 @@ Method MethodOfPath(absl::string_view path) {
   return Method::kOther;
 }
 
-absl::string_view PathOf(absl::string_view target) {
-  return target.substr(0, target.find('?'));
-}
-
 // Runs one route: decodes with `decode`, calls `call` (an ApiHandler
 // method), encodes the answer with `encode`, or the failure (counted here:
 // the edge never saw it).
@@ -139,8 +135,7 @@ XxlResponse HandleXxlRequest(ApiHandler& api, XxlProtocol protocol,
 void CountRefusedRequest(ApiHandler& api, absl::string_view target,
                          unsigned http_status) {
   if (api.metrics() == nullptr) return;
-  api.metrics()->HttpRequest(MethodOfPath(PathOf(target)), http_status,
-                             absl::ZeroDuration());
+  api.metrics()->HttpRefused(MethodOfPath(PathOf(target)), http_status);
 }
 
 XxlResponse BodyTooLarge(size_t limit) {

@@ -31,9 +31,11 @@ struct XxlRequest {
 };
 
 struct XxlResponse {
-  // 200 for every outcome, as the reference answers; 413 is the body bound's.
+  // 200 for every outcome of a route, as the reference answers (the
+  // outcome is in the envelope); 413 and 431 are the body's and the head's
+  // bounds, 404 the metrics-only listener's answer to anything else.
   unsigned status = 200;
-  std::string body;  // The JSON envelope.
+  std::string body;  // The JSON envelope, or GET /metrics' text.
   const char* content_type = "application/json;charset=UTF-8";
 };
 
@@ -41,6 +43,11 @@ struct XxlResponse {
 // token or header checks (metrics_route.h).
 XxlResponse HandleXxlRequest(ApiHandler& api, XxlProtocol protocol,
                              const XxlRequest& request);
+
+// The path of a request target: what precedes its query, if any.
+inline absl::string_view PathOf(absl::string_view target) {
+  return target.substr(0, target.find('?'));
+}
 
 // The envelope of a request whose body is larger than `limit` (HTTP 413).
 XxlResponse BodyTooLarge(size_t limit);

@@ -333,17 +333,23 @@ prometheus::Counter* Metrics::FinishedCounter(int code, RunCause cause) {
 }
 
 prometheus::Counter* Metrics::RequestCounter(Transport transport, Method method,
-                                             int slot,
-                                             absl::string_view status) {
+                                             int slot) {
   std::atomic<prometheus::Counter*>& cell =
       request_counters_[Index(transport, method) * kStatusSlots + slot];
   prometheus::Counter* counter = cell.load(std::memory_order_acquire);
   if (counter != nullptr) return counter;
+  // The label is made only for a series' first request. Slots 0-16 are
+  // gRPC codes, the rest kHttpStatuses' entries ("other" for the last).
+  const unsigned http = slot >= 17 ? kHttpStatuses[slot - 17] : 0;
+  const std::string status =
+      slot < 17   ? absl::StatusCodeToString(absl::StatusCode(slot))
+      : http != 0 ? absl::StrCat(http)
+                  : "other";
   // Family::Add returns the existing series for equal labels, so a race
   // here makes one series, stored twice.
   counter = &requests_.Add({{"transport", TransportName(transport)},
                             {"method", MethodName(method)},
-                            {"status", std::string(status)}});
+                            {"status", status}});
   cell.store(counter, std::memory_order_release);
   return counter;
 }
@@ -355,25 +361,28 @@ void Metrics::Request(Transport transport, Method method,
     // outcome is in the JSON envelope, as XXL-JOB's executor does).
     return HttpRequest(method, 200, latency);
   }
-  const int code = static_cast<int>(status.code());
-  const int slot = code >= 0 && code <= 16 ? code : 2;  // 2: UNKNOWN.
-  RequestCounter(transport, method, slot,
-                 absl::StatusCodeToString(absl::StatusCode(slot)))
-      ->Increment();
+  GrpcRefused(method, status.code());
   request_latency_[Index(transport, method)]->Observe(
       absl::ToDoubleSeconds(latency));
 }
 
 void Metrics::HttpRequest(Method method, unsigned http_status,
                           absl::Duration latency) {
-  int i = 0;
-  while (kHttpStatuses[i] != 0 && kHttpStatuses[i] != http_status) ++i;
-  RequestCounter(
-      Transport::kHttp, method, 17 + i,
-      kHttpStatuses[i] != 0 ? absl::StrCat(kHttpStatuses[i]) : "other")
-      ->Increment();
+  HttpRefused(method, http_status);
   request_latency_[Index(Transport::kHttp, method)]->Observe(
       absl::ToDoubleSeconds(latency));
+}
+
+void Metrics::GrpcRefused(Method method, absl::StatusCode code) {
+  const int c = static_cast<int>(code);
+  const int slot = c >= 0 && c <= 16 ? c : 2;  // 2: UNKNOWN.
+  RequestCounter(Transport::kGrpc, method, slot)->Increment();
+}
+
+void Metrics::HttpRefused(Method method, unsigned http_status) {
+  int i = 0;
+  while (kHttpStatuses[i] != 0 && kHttpStatuses[i] != http_status) ++i;
+  RequestCounter(Transport::kHttp, method, 17 + i)->Increment();
 }
 
 void Metrics::CallbackBatch(bool ok, absl::Duration latency) {

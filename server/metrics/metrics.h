@@ -101,6 +101,10 @@ class Metrics {
   void Request(Transport transport, Method method, const absl::Status& status,
                absl::Duration latency);
   void HttpRequest(Method method, unsigned http_status, absl::Duration latency);
+  // A request answered before the edge: counted, not timed (its latency
+  // would only pull the edge's histogram towards zero).
+  void GrpcRefused(Method method, absl::StatusCode code);
+  void HttpRefused(Method method, unsigned http_status);
   // One callback (a batch of results) to the admins.
   void CallbackBatch(bool ok, absl::Duration latency);
 
@@ -123,7 +127,7 @@ class Metrics {
   };
   HandlerSeries* SeriesOf(absl::string_view handler);
   prometheus::Counter* RequestCounter(Transport transport, Method method,
-                                      int slot, absl::string_view status);
+                                      int slot);
 
   const std::unique_ptr<prometheus::Registry> registry_;
   // Refusal and acceptance series exist from the start (at zero), so that

@@ -303,6 +303,9 @@ TEST_F(MetricsE2eTest, HttpRequestsRefusedBeforeTheEdgeAreCounted) {
        }) {
     EXPECT_THAT(text, HasSubstr(series));
   }
+  // Counted, not timed: the edge's latency is the edge's.
+  EXPECT_THAT(text, HasSubstr("xxl_executor_request_duration_seconds_count{"
+                              R"(method="other",transport="http"} 0)"));
 }
 
 // A gRPC request that does not parse never reaches the edge; it is counted
@@ -323,6 +326,8 @@ TEST_F(MetricsE2eTest, GrpcRequestsThatDoNotParseAreCounted) {
       text,
       HasSubstr(
           R"(method="run",status="INVALID_ARGUMENT",transport="grpc"} 1)"));
+  EXPECT_THAT(text, HasSubstr("xxl_executor_request_duration_seconds_count{"
+                              R"(method="run",transport="grpc"} 0)"));
 }
 
 TEST_F(MetricsE2eTest, MetricsOffServeNothing) {
