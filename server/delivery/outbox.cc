@@ -348,14 +348,30 @@ absl::Status Outbox::AppendDelivered(absl::Span<const uint64_t> ids) {
 }
 
 absl::Status Outbox::Sync() {
-  absl::MutexLock lock(&mu_);
-  if (options_.sync_mode != SyncMode::kGroup || !unsynced_) {
-    return absl::OkStatus();
+  absl::MutexLock sync_lock(&sync_mu_);
+  int fd;
+  std::function<void()> hook;
+  {
+    absl::MutexLock lock(&mu_);
+    if (options_.sync_mode != SyncMode::kGroup || !unsynced_) {
+      return absl::OkStatus();
+    }
+    // A duplicate, because a compaction may close fd_ meanwhile (it syncs
+    // the file it moves the records to itself). Records appended from here
+    // on set unsynced_ again and wait for the next Sync().
+    fd = fcntl(fd_, F_DUPFD_CLOEXEC, 0);
+    if (fd < 0) return absl::ErrnoToStatus(errno, "dup " + path_);
+    unsynced_ = false;
+    hook = sync_hook_;
   }
-  if (fdatasync(fd_) != 0)
-    return absl::ErrnoToStatus(errno, "fdatasync " + path_);
-  unsynced_ = false;
-  return absl::OkStatus();
+  if (hook) hook();
+  const bool synced = fdatasync(fd) == 0;
+  const int error = errno;
+  close(fd);
+  if (synced) return absl::OkStatus();
+  absl::MutexLock lock(&mu_);
+  unsynced_ = true;
+  return absl::ErrnoToStatus(error, "fdatasync " + path_);
 }
 
 absl::StatusOr<std::vector<PendingResult>> Outbox::ReadPending(
@@ -497,6 +513,11 @@ std::string Outbox::file_path() const { return path_; }
 void Outbox::InjectWriteErrorForTesting(int error) {
   absl::MutexLock lock(&mu_);
   injected_error_ = error;
+}
+
+void Outbox::SetSyncHookForTesting(std::function<void()> hook) {
+  absl::MutexLock lock(&mu_);
+  sync_hook_ = std::move(hook);
 }
 
 }  // namespace xxljob

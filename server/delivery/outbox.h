@@ -37,6 +37,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -68,8 +69,9 @@ struct PendingResult {
 
 // The journal. Owns its file descriptors; one Outbox per folder, enforced
 // across processes by an flock on <dir>/LOCK. Thread-safe: every method
-// takes the internal mutex, and appends are serialised. The mutex is a leaf:
-// the outbox calls no one while holding it.
+// takes the internal mutex, and appends are serialised; only Sync()'s
+// fdatasync runs outside it. The mutex is a leaf: the outbox calls no one
+// while holding it.
 class Outbox {
  public:
   // What Open() found.
@@ -113,8 +115,11 @@ class Outbox {
   absl::Status AppendDelivered(absl::Span<const uint64_t> ids);
 
   // With SyncMode::kGroup, fdatasyncs if anything was appended since the
-  // last sync; otherwise a no-op. Errors: the OS error.
-  absl::Status Sync();
+  // last sync; otherwise a no-op. On return, every record appended before
+  // the call is durable. Appends go on meanwhile: the fdatasync (milliseconds
+  // on a disk, each a journal commit) runs outside the journal's lock, so job
+  // and RPC threads never wait for it. Errors: the OS error.
+  absl::Status Sync() ABSL_LOCKS_EXCLUDED(sync_mu_, mu_);
 
   // Up to `max_count` pending results with id > `after_id`, in id order,
   // read back from the file; stops early once their handle_msg bytes reach
@@ -139,6 +144,9 @@ class Outbox {
   // Makes every later append fail with `error` (an errno; 0 restores normal
   // writes) as if the disk had refused it.
   void InjectWriteErrorForTesting(int error);
+  // Calls `hook` in every Sync() that has something to sync, just before
+  // its fdatasync (where a slow disk would make it wait).
+  void SetSyncHookForTesting(std::function<void()> hook);
 
  private:
   struct Accepted {
@@ -177,6 +185,9 @@ class Outbox {
   const int lock_fd_;
   Recovery recovery_;  // Written only during Open.
 
+  // Held for a whole Sync(), so that a second Sync() waits for the first's
+  // fdatasync instead of returning as soon as it sees nothing unsynced.
+  absl::Mutex sync_mu_ ABSL_ACQUIRED_BEFORE(mu_);
   mutable absl::Mutex mu_;
   int fd_ ABSL_GUARDED_BY(mu_) = -1;
   // Bytes of good records; where the next record goes.
@@ -185,6 +196,7 @@ class Outbox {
   bool dirty_tail_ ABSL_GUARDED_BY(mu_) = false;
   bool unsynced_ ABSL_GUARDED_BY(mu_) = false;
   int injected_error_ ABSL_GUARDED_BY(mu_) = 0;
+  std::function<void()> sync_hook_ ABSL_GUARDED_BY(mu_);
   // Runs accepted and not finished, by log id.
   absl::flat_hash_map<int64_t, Accepted> accepted_ ABSL_GUARDED_BY(mu_);
   // Pending results by id.

@@ -5,6 +5,7 @@
 #include <sys/mount.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstdint>
 #include <filesystem>
@@ -13,9 +14,11 @@
 #include <memory>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "gmock/gmock.h"
@@ -384,6 +387,47 @@ TEST(OutboxTest, CompactionKeepsExactlyTheLiveRecords) {
   }
   EXPECT_EQ(pending[6].log_id, 1000);
   EXPECT_EQ(pending[6].handle_code, 500);
+}
+
+// A slow fdatasync (milliseconds on a disk) must not stop the job and RPC
+// threads that journal acceptances and results meanwhile.
+TEST(OutboxTest, AppendsGoOnWhileASyncWaitsForTheDisk) {
+  TempDir tmp;
+  auto outbox = OpenOrDie(tmp.path());
+  absl::Notification in_sync;
+  absl::Notification release;
+  std::atomic<int> syncs{0};
+  outbox->SetSyncHookForTesting([&] {
+    if (syncs.fetch_add(1) == 0) {
+      in_sync.Notify();
+      release.WaitForNotification();
+    }
+  });
+  ASSERT_THAT(outbox->AppendAccepted(1, 1, 0), IsOk());
+  absl::Status synced;
+  std::thread syncer([&] { synced = outbox->Sync(); });
+  ASSERT_TRUE(in_sync.WaitForNotificationWithTimeout(absl::Seconds(30)));
+
+  absl::Notification appended;
+  std::thread appender([&] {
+    EXPECT_THAT(outbox->AppendAccepted(1, 2, 0), IsOk());
+    EXPECT_THAT(outbox->AppendResult(MakeResult(1)), IsOk());
+    appended.Notify();
+  });
+  const bool went_on =
+      appended.WaitForNotificationWithTimeout(absl::Seconds(30));
+  release.Notify();
+  appender.join();
+  syncer.join();
+  EXPECT_TRUE(went_on) << "appends waited for the fdatasync";
+  EXPECT_THAT(synced, IsOk());
+
+  // What was appended during that sync is synced by the next one; after
+  // that there is nothing to sync.
+  EXPECT_THAT(outbox->Sync(), IsOk());
+  EXPECT_EQ(syncs.load(), 2);
+  EXPECT_THAT(outbox->Sync(), IsOk());
+  EXPECT_EQ(syncs.load(), 2);
 }
 
 TEST(OutboxTest, FailedAppendIsReportedAndLeavesTheFileClean) {
