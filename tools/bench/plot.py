@@ -23,6 +23,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.ticker  # noqa: E402
 
 
 def read_csv(path):
@@ -64,6 +65,12 @@ def plot_latency(runs, out, prefix):
             ax.axvline(sustained, color="grey", linestyle="--",
                        label=f"sustained {sustained:,.0f}/s")
         ax.set_yscale("log")
+        # Plain numbers at 1, 2, 5 of each decade (not 6 x 10^0).
+        ax.yaxis.set_major_locator(
+            matplotlib.ticker.LogLocator(subs=(1.0, 2.0, 5.0)))
+        ax.yaxis.set_major_formatter(
+            matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}"))
+        ax.yaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
         ax.set_xlabel("offered rate (runs/s)")
         ax.set_ylabel("trigger to callback (ms)")
         ax.set_title(label)
@@ -105,7 +112,9 @@ def plot_burst(runs, out, prefix):
     ax.set_xticks(range(len(bars)), [label for label, _ in bars])
     ax.set_ylabel("runs/s (Beat: calls/s)")
     ax.set_title("burst of runs to the last callback")
-    ax.legend()
+    # Room above the tallest bar for its label and the legend.
+    ax.set_ylim(0, ax.get_ylim()[1] * 1.2)
+    ax.legend(loc="upper center", ncol=len(series))
     ax.grid(True, axis="y", alpha=0.3)
     fig.tight_layout()
     path = os.path.join(out, prefix + "burst.png")
