@@ -65,11 +65,6 @@ int64_t Registrar::successes() const {
   return successes_;
 }
 
-absl::Time Registrar::last_success() const {
-  absl::MutexLock lock(&mu_);
-  return last_success_;
-}
-
 bool Registrar::WaitForAttemptsForTesting(int64_t n,
                                           absl::Duration timeout) const {
   absl::MutexLock lock(&mu_);
@@ -108,10 +103,7 @@ void Registrar::RegisterOnce() {
   {
     absl::MutexLock lock(&mu_);
     ++attempts_;
-    if (status.ok()) {
-      ++successes_;
-      last_success_ = absl::Now();
-    }
+    if (status.ok()) ++successes_;
   }
   if (status.ok()) {
     if (consecutive_failures_ > 0) {

@@ -65,9 +65,6 @@ class Registrar {
   // Registry calls made so far, and how many an admin accepted.
   int64_t attempts() const;
   int64_t successes() const;
-  // When an admin last accepted a Registry call; InfinitePast() before the
-  // first.
-  absl::Time last_success() const;
 
   // Block until attempts() >= n (successes() >= n), or `timeout` passes.
   // True if the count was reached.
@@ -86,7 +83,6 @@ class Registrar {
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   int64_t attempts_ ABSL_GUARDED_BY(mu_) = 0;
   int64_t successes_ ABSL_GUARDED_BY(mu_) = 0;
-  absl::Time last_success_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
 
   // Only the loop thread touches these.
   int64_t consecutive_failures_ = 0;

@@ -67,6 +67,28 @@ int Index(Transport t, Method m) {
   return static_cast<int>(t) * kMethods + static_cast<int>(m);
 }
 
+// The pairs the edge times: /trigger and /metrics are HTTP's, TailLog is
+// gRPC's, and what is refused before the edge ("other" among it) is
+// counted, not timed. The others get no latency series (a series always
+// at zero only lengthens every scrape).
+bool IsTimed(Transport t, Method m) {
+  switch (m) {
+    case Method::kTrigger:
+    case Method::kMetrics:
+      return t == Transport::kHttp;
+    case Method::kTailLog:
+      return t == Transport::kGrpc;
+    case Method::kOther:
+      return false;
+    default:
+      return true;
+  }
+}
+
+void Observe(prometheus::Histogram* histogram, absl::Duration latency) {
+  if (histogram != nullptr) histogram->Observe(absl::ToDoubleSeconds(latency));
+}
+
 }  // namespace
 
 const char* TransportName(Transport transport) {
@@ -235,6 +257,7 @@ Metrics::Metrics(absl::string_view version)
           .Register(*registry_);
   for (int t = 0; t < kTransports; ++t) {
     for (int m = 0; m < kMethods; ++m) {
+      if (!IsTimed(Transport(t), Method(m))) continue;
       request_latency_[Index(Transport(t), Method(m))] =
           &latency.Add({{"transport", TransportName(Transport(t))},
                         {"method", MethodName(Method(m))}},
@@ -362,15 +385,13 @@ void Metrics::Request(Transport transport, Method method,
     return HttpRequest(method, 200, latency);
   }
   GrpcRefused(method, status.code());
-  request_latency_[Index(transport, method)]->Observe(
-      absl::ToDoubleSeconds(latency));
+  Observe(request_latency_[Index(transport, method)], latency);
 }
 
 void Metrics::HttpRequest(Method method, unsigned http_status,
                           absl::Duration latency) {
   HttpRefused(method, http_status);
-  request_latency_[Index(Transport::kHttp, method)]->Observe(
-      absl::ToDoubleSeconds(latency));
+  Observe(request_latency_[Index(Transport::kHttp, method)], latency);
 }
 
 void Metrics::GrpcRefused(Method method, absl::StatusCode code) {

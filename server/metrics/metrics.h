@@ -151,7 +151,8 @@ class Metrics {
   std::array<std::atomic<prometheus::Counter*>,
              kTransports * kMethods * kStatusSlots>
       request_counters_{};
-  std::array<prometheus::Histogram*, kTransports * kMethods> request_latency_;
+  // Null for a pair the edge never times (see IsTimed in metrics.cc).
+  std::array<prometheus::Histogram*, kTransports * kMethods> request_latency_{};
   std::array<prometheus::Counter*, 2> callbacks_;
   std::array<prometheus::Histogram*, 2> callback_latency_;
 

@@ -107,6 +107,22 @@ TEST(MetricsTest, EveryFamilyHasHelpAndTheFixedSeriesStartAtZero) {
       0);
   // Combinations that can't happen are not series.
   EXPECT_THAT(text, Not(HasSubstr(R"({cause="killed",code="200"})")));
+  // Latency series exist for each pair the edge times, and only for those.
+  constexpr char kLatency[] = "xxl_executor_request_duration_seconds_count";
+  for (const char* pair : {R"({method="beat",transport="grpc"})",
+                           R"({method="run",transport="http"})",
+                           R"({method="tail_log",transport="grpc"})",
+                           R"({method="trigger",transport="http"})",
+                           R"({method="metrics",transport="http"})"}) {
+    EXPECT_EQ(Sample(text, absl::StrCat(kLatency, pair)), 0) << pair;
+  }
+  for (const char* pair : {R"({method="tail_log",transport="http"})",
+                           R"({method="trigger",transport="grpc"})",
+                           R"({method="metrics",transport="grpc"})",
+                           R"({method="other",transport="grpc"})",
+                           R"({method="other",transport="http"})"}) {
+    EXPECT_THAT(text, Not(HasSubstr(absl::StrCat(kLatency, pair)))) << pair;
+  }
   EXPECT_GT(Sample(text, "process_resident_memory_bytes"), 0);
   EXPECT_GT(Sample(text, "process_threads"), 0);
   // Nothing about runs of a handler until one ran.
