@@ -458,7 +458,9 @@ TEST_F(ExecutorTest, KillDuringABurstGivesEveryAcceptedTriggerOneResult) {
   EXPECT_EQ(accepted, 400);
   ASSERT_TRUE(sink_.WaitForCount(400));
   for (int64_t id : sink_.accepted()) EXPECT_EQ(sink_.count(id), 1) << id;
-  EXPECT_EQ(probe_.max_overlap(), 1);
+  // Never two runs of the job at once. (None at all is possible: the killer
+  // may empty the queue before each run starts.)
+  EXPECT_LE(probe_.max_overlap(), 1);
 }
 
 TEST_F(ExecutorTest, QueueAndJobThreadBoundsAreResourceExhausted) {
