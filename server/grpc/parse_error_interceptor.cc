@@ -31,7 +31,8 @@ class ParseErrorInterceptor final : public grpc::experimental::Interceptor {
                          " message (malformed protobuf, or a string field "
                          "that is not valid UTF-8)");
         if (metrics_ != nullptr) {
-          metrics_->GrpcRefused(method_, absl::StatusCode::kInvalidArgument);
+          metrics_->CountGrpcRequest(method_,
+                                     absl::StatusCode::kInvalidArgument);
         }
         methods->ModifySendStatus(
             grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, message));

@@ -384,23 +384,23 @@ void Metrics::Request(Transport transport, Method method,
     // outcome is in the JSON envelope, as XXL-JOB's executor does).
     return HttpRequest(method, 200, latency);
   }
-  GrpcRefused(method, status.code());
+  CountGrpcRequest(method, status.code());
   Observe(request_latency_[Index(transport, method)], latency);
 }
 
 void Metrics::HttpRequest(Method method, unsigned http_status,
                           absl::Duration latency) {
-  HttpRefused(method, http_status);
+  CountHttpRequest(method, http_status);
   Observe(request_latency_[Index(Transport::kHttp, method)], latency);
 }
 
-void Metrics::GrpcRefused(Method method, absl::StatusCode code) {
+void Metrics::CountGrpcRequest(Method method, absl::StatusCode code) {
   const int c = static_cast<int>(code);
   const int slot = c >= 0 && c <= 16 ? c : 2;  // 2: UNKNOWN.
   RequestCounter(Transport::kGrpc, method, slot)->Increment();
 }
 
-void Metrics::HttpRefused(Method method, unsigned http_status) {
+void Metrics::CountHttpRequest(Method method, unsigned http_status) {
   int i = 0;
   while (kHttpStatuses[i] != 0 && kHttpStatuses[i] != http_status) ++i;
   RequestCounter(Transport::kHttp, method, 17 + i)->Increment();

@@ -101,10 +101,11 @@ class Metrics {
   void Request(Transport transport, Method method, const absl::Status& status,
                absl::Duration latency);
   void HttpRequest(Method method, unsigned http_status, absl::Duration latency);
-  // A request answered before the edge: counted, not timed (its latency
-  // would only pull the edge's histogram towards zero).
-  void GrpcRefused(Method method, absl::StatusCode code);
-  void HttpRefused(Method method, unsigned http_status);
+  // Counts a request without timing it: for one answered before the edge
+  // (its latency would only pull the edge's histogram towards zero).
+  // Request() and HttpRequest() count through these too.
+  void CountGrpcRequest(Method method, absl::StatusCode code);
+  void CountHttpRequest(Method method, unsigned http_status);
   // One callback (a batch of results) to the admins.
   void CallbackBatch(bool ok, absl::Duration latency);
 
