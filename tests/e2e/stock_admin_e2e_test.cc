@@ -158,24 +158,21 @@ TEST(StockAdminE2eTest, EveryRouteAndEveryResultAcrossAnOutageAndACrash) {
   ASSERT_EQ(
       admin.Code("/run", Trigger(4, 22, "sleepJobHandler", "60000", time)),
       200);
-  // Kill one (by the admin's /kill) and wait until the other runs.
-  const absl::Time deadline = absl::Now() + kTimeout;
-  while (admin.Code("/idleBeat", R"({"jobId":3})") == 200 &&
-         absl::Now() < deadline) {
-    absl::SleepFor(absl::Milliseconds(10));
-  }
+  // Kill one (by the admin's /kill) once it runs, and wait until the other
+  // runs.
+  auto busy = [&](const char* job) {
+    return testing::Eventually(
+        [&] { return admin.Code("/idleBeat", job) != 200; }, kTimeout);
+  };
+  ASSERT_TRUE(busy(R"({"jobId":3})"));
   EXPECT_EQ(admin.Code("/kill", R"({"jobId":3})"), 200);
-  while (admin.Code("/idleBeat", R"({"jobId":4})") == 200 &&
-         absl::Now() < deadline) {
-    absl::SleepFor(absl::Milliseconds(10));
-  }
+  ASSERT_TRUE(busy(R"({"jobId":4})"));
   // Runs 11-21 have ended (their results wait in the outbox): job 2's
   // queue is done and the kill of job 3 has taken effect.
   for (const char* job : {R"({"jobId":2})", R"({"jobId":3})"}) {
-    while (admin.Code("/idleBeat", job) != 200 && absl::Now() < deadline) {
-      absl::SleepFor(absl::Milliseconds(10));
-    }
-    ASSERT_EQ(admin.Code("/idleBeat", job), 200) << job;
+    ASSERT_TRUE(testing::Eventually(
+        [&] { return admin.Code("/idleBeat", job) == 200; }, kTimeout))
+        << job;
   }
   // The executor dies with run 22 running and results undelivered, once it
   // has recorded all it was told: the admin's acceptance of results 1-10

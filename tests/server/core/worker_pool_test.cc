@@ -61,10 +61,10 @@ TEST(WorkerPoolTest, NeverMoreThreadsThanTheBoundAndEveryTaskRuns) {
 }
 
 // With many threads idle, a task goes to one of them: no thread is started
-// for it, and the pool is all idle again after it.
+// for it (the bound would allow one), and the pool is all idle again after.
 TEST(WorkerPoolTest, AnIdleThreadTakesTheTaskWithoutANewThread) {
   constexpr int kThreads = 16;
-  WorkerPool pool(kThreads, absl::Seconds(60));
+  WorkerPool pool(/*max_threads=*/4 * kThreads, absl::Seconds(60));
   absl::Notification release;
   for (int i = 0; i < kThreads; ++i) {
     pool.Submit([&] { release.WaitForNotification(); });
